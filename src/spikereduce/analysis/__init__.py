@@ -1,0 +1,1 @@
+"""Observables shared by the families: rates, synchrony, event detection, distributions, compare."""

@@ -1,0 +1,200 @@
+"""The ``spikereduce`` command: info, run, demo, compare.
+
+Bad input prints one line on standard error and exits with status 2; set SPIKEREDUCE_DEBUG=1 to
+see tracebacks of unexpected errors.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__, registry
+from .config import load_config, parse_value
+from .errors import ConfigError, NumericalError, ParameterError, SpikeReduceError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  rich_markup_mode=None,
+                  help="Spiking networks side by side with the equations they reduce to.")
+out = Console(highlight=False)
+
+
+def _overrides(settings: list[str] | None) -> dict[str, object]:
+    result: dict[str, object] = {}
+    for item in settings or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ParameterError("--set", item, message=(
+                f"--set {item!r}: expected NAME=VALUE, e.g. params.b=0.5 or run.t_max=2"))
+        result[name.strip()] = parse_value(value.strip())
+    return result
+
+
+@app.command()
+def info() -> None:
+    """Versions, numba threading layer, cores and the registered families."""
+    import importlib.metadata as md
+
+    import numba
+
+    table = Table(title=f"spikereduce {__version__}", show_header=False)
+    table.add_row("python", sys.version.split()[0])
+    for pkg in ("numpy", "scipy", "numba", "xarray", "h5netcdf", "zarr", "dask", "distributed",
+                "matplotlib", "pydantic", "networkx", "powerlaw"):
+        try:
+            table.add_row(pkg, md.version(pkg))
+        except md.PackageNotFoundError:
+            table.add_row(pkg, "not installed")
+    table.add_row("cores", str(os.cpu_count()))
+    table.add_row("numba threads", str(numba.config.NUMBA_NUM_THREADS))
+    table.add_row("numba threading layer", str(numba.config.THREADING_LAYER))
+    table.add_row("numba cache dir", numba.config.CACHE_DIR or "(beside the sources)")
+    for entry in registry.run_entries():
+        table.add_row(f"model {entry.family}/{entry.model}", entry.description)
+    if not registry.families():
+        table.add_row("families", "none registered")
+    out.print(table)
+
+
+@app.command()
+def run(config: Annotated[Path, typer.Argument(help="TOML config naming family, model, params")],
+        output: Annotated[Path, typer.Option("--output", "-o", help="result file (.nc or .zarr)")],
+        set_: Annotated[list[str] | None, typer.Option(
+            "--set", help="override a value: seed=3, params.b=0.5, run.t_max=2")] = None,
+        figure: Annotated[bool, typer.Option(help="also write a PNG beside the result")] = True,
+        ) -> None:
+    """Run one model from a config file; save the Dataset and a figure."""
+    from .io import save
+    from .plot import save_png
+
+    cfg = load_config(config).with_overrides(_overrides(set_))
+    entry = registry.get_run(cfg.family, cfg.model)
+    t0 = time.perf_counter()
+    ds = entry.run(cfg)
+    wall = time.perf_counter() - t0
+    path = save(ds, output)
+    out.print(f"{cfg.family}/{cfg.model}: {wall:.2f} s -> {path}")
+    if figure and entry.figure is not None:
+        png = save_png(entry.figure(ds), path.with_suffix(".png"))
+        out.print(f"figure -> {png}")
+
+
+@app.command()
+def demo(folder: Annotated[Path, typer.Option("--out", "-o", help="output folder")] = Path(
+            "spikereduce-demo"),
+         only: Annotated[list[str] | None, typer.Option(
+             "--only", help="run only these families")] = None) -> None:
+    """A short showcase of every family: figures, NetCDF files and a summary table."""
+    entries = registry.demo_entries()
+    if only:
+        unknown = sorted(set(only) - {e.family for e in entries})
+        if unknown:
+            raise ConfigError(f"--only {unknown[0]!r}: no demo for that family "
+                              f"(have: {', '.join(e.family for e in entries) or 'none'})")
+        entries = [e for e in entries if e.family in only]
+    if not entries:
+        out.print("No family is registered yet; the demo would run, for each of "
+                  "markov, avalanche, nlif and balanced, a micro and a macro model side by side "
+                  f"and write figures, NetCDF files and summary.md into {folder}/.")
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    rows: list[registry.SummaryRow] = []
+    for entry in entries:
+        t0 = time.perf_counter()
+        out.print(f"[bold]{entry.family}[/bold]: {entry.description}")
+        rows.extend(entry.run(folder / entry.family))
+        out.print(f"  done in {time.perf_counter() - t0:.1f} s")
+    _write_summary(folder, rows)
+
+
+def _write_summary(folder: Path, rows: list[registry.SummaryRow]) -> None:
+    from .io import atomic_write_bytes
+
+    table = Table(title="spikereduce demo summary")
+    for col in ("family", "quantity", "value", "reference", "note"):
+        table.add_column(col)
+    lines = ["| family | quantity | value | reference | note |", "|---|---|---|---|---|"]
+    for r in rows:
+        table.add_row(r.family, r.quantity, r.value, r.reference, r.note)
+        lines.append(f"| {r.family} | {r.quantity} | {r.value} | {r.reference} | {r.note} |")
+    out.print(table)
+    atomic_write_bytes(folder / "summary.md", ("\n".join(lines) + "\n").encode())
+    out.print(f"summary -> {folder / 'summary.md'}")
+
+
+@app.command()
+def compare(config: Annotated[Path, typer.Argument(help="TOML config of the family to compare")],
+            folder: Annotated[Path, typer.Option("--out", "-o", help="folder for figure/data")]
+            = Path("spikereduce-compare"),
+            set_: Annotated[list[str] | None, typer.Option("--set", help="override a value")]
+            = None) -> None:
+    """Run a family's micro and macro models on the same parameters and tabulate the errors."""
+    from .io import save
+    from .plot import save_png
+
+    cfg = load_config(config).with_overrides(_overrides(set_))
+    entry = registry.get_compare(cfg.family)
+    result = entry.run(cfg)
+    table = Table(title=result.title or f"{cfg.family}: micro vs macro")
+    for col in ("quantity", "micro", "macro", "rel. error", "note"):
+        table.add_column(col)
+    for row in result.rows:
+        table.add_row(f"{row.quantity}{f' ({row.unit})' if row.unit else ''}",
+                      f"{row.micro:.5g}", f"{row.macro:.5g}", f"{row.rel_error:.2%}", row.note)
+    out.print(table)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, ds in result.datasets.items():
+        save(ds, folder / f"{name}.nc")
+    if result.figure is not None:
+        out.print(f"figure -> {save_png(result.figure, folder / f'{cfg.family}_compare.png')}")
+
+
+def _fail(message: str, code: int = 2) -> int:
+    # One line, whatever the message contains.
+    print(f"spikereduce: error: {' '.join(str(message).split())}", file=sys.stderr)
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the CLI, turning every input error into one line and exit status 2."""
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=argv, prog_name="spikereduce", standalone_mode=False)
+    except (ParameterError, ConfigError) as exc:
+        return _fail(str(exc), 2)
+    except NumericalError as exc:
+        return _fail(f"numerical failure: {exc}", 3)
+    except SpikeReduceError as exc:
+        return _fail(str(exc), 2)
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+    except Exception as exc:
+        # typer ships its own copy of click, so its exceptions are recognised by class name.
+        kinds = {cls.__name__ for cls in type(exc).__mro__}
+        if "NoArgsIsHelpError" in kinds:
+            exc.show()
+            return 0
+        if "Exit" in kinds:
+            return int(getattr(exc, "exit_code", 0))
+        if "Abort" in kinds:
+            return _fail("interrupted", 130)
+        if "ClickException" in kinds:
+            return _fail(exc.format_message(), 2)
+        if isinstance(exc, OSError):
+            return _fail(f"{exc.strerror or exc}: {exc.filename or ''}".strip(": "), 2)
+        if os.environ.get("SPIKEREDUCE_DEBUG"):
+            raise
+        return _fail(f"internal error ({type(exc).__name__}): {exc}; "
+                     "rerun with SPIKEREDUCE_DEBUG=1 for a traceback", 1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

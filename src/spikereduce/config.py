@@ -1,0 +1,112 @@
+"""Run configurations: a TOML file naming a family, a model, its parameters and run options.
+
+    family = "nlif"
+    model = "particles"
+    seed = 1
+    [params]          # the family's parameter object
+    b = 0.5
+    [run]             # keyword arguments of the model's simulate function
+    n = 10000
+    t_max = 2.0
+
+Config files are data: they are parsed with ``tomllib`` and nothing in them is evaluated.
+"""
+
+from __future__ import annotations
+
+import inspect
+import tomllib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError, ParameterError
+from .params import check_seed
+
+_TOP_KEYS = {"family", "model", "seed", "params", "run", "description"}
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """A parsed config; ``params`` and ``options`` are plain dicts that the family validates."""
+
+    family: str
+    model: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict)
+    seed: int = 0
+    description: str = ""
+    source: str = ""
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> RunConfig:
+        """Apply ``{"params.b": 0.5, "run.t_max": 2, "seed": 3}`` style overrides."""
+        params, options, seed = dict(self.params), dict(self.options), self.seed
+        for key, value in overrides.items():
+            section, _, name = key.partition(".")
+            if key == "seed":
+                seed = check_seed(value)
+            elif section == "params" and name:
+                params[name] = value
+            elif section == "run" and name:
+                options[name] = value
+            else:
+                raise ParameterError(key, value, message=(
+                    f"cannot set {key!r}: names are 'seed', 'params.NAME' or 'run.NAME'"))
+        return replace(self, params=params, options=options, seed=seed)
+
+    def kwargs_for(self, func: Callable[..., Any], *, exclude: Iterable[str] = ()) -> dict:
+        """The ``[run]`` options as keyword arguments of ``func``, refusing unknown names."""
+        sig = inspect.signature(func)
+        accepted = {n for n, p in sig.parameters.items()
+                    if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)} - set(exclude)
+        unknown = sorted(set(self.options) - accepted)
+        if unknown:
+            raise ParameterError(f"run.{unknown[0]}", self.options[unknown[0]], message=(
+                f"unknown run option {unknown[0]!r} for {self.family}/{self.model}; "
+                f"known: {', '.join(sorted(accepted)) or 'none'}"))
+        return dict(self.options)
+
+
+def parse_config(data: Mapping[str, Any], *, source: str = "") -> RunConfig:
+    """Check the structure of a config mapping (the family validates the values)."""
+    unknown = sorted(set(data) - _TOP_KEYS)
+    if unknown:
+        raise ConfigError(f"{source or 'config'}: unknown top-level key {unknown[0]!r} "
+                          f"(allowed: {', '.join(sorted(_TOP_KEYS))})")
+    for key in ("family", "model"):
+        if key not in data:
+            raise ConfigError(f"{source or 'config'}: missing required key {key!r}")
+        if not isinstance(data[key], str):
+            raise ConfigError(f"{source or 'config'}: {key!r} must be a string")
+    for key in ("params", "run"):
+        if key in data and not isinstance(data[key], Mapping):
+            raise ConfigError(f"{source or 'config'}: [{key}] must be a table")
+    seed = check_seed(data.get("seed", 0))
+    return RunConfig(family=data["family"], model=data["model"],
+                     params=dict(data.get("params", {})), options=dict(data.get("run", {})),
+                     seed=seed, description=str(data.get("description", "")), source=source)
+
+
+def load_config(path: str | Path) -> RunConfig:
+    """Read and structurally check a TOML config file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    return parse_config(data, source=str(path))
+
+
+def parse_value(text: str) -> Any:
+    """A command-line value: TOML syntax if it parses (numbers, booleans, arrays), else a string."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text

@@ -1,0 +1,47 @@
+"""Exceptions shared by every family.
+
+``ParameterError`` is raised for invalid input and always names the field, the value and the
+admissible range; ``NumericalError`` reports a numerical failure (blow-up, lost balance, NaN).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class SpikeReduceError(Exception):
+    """Base class of the library's own errors."""
+
+
+class ParameterError(SpikeReduceError, ValueError):
+    """An input is outside its admissible range.
+
+    Attributes ``field``, ``value`` and ``admissible`` carry the three parts of the message so a
+    caller (the CLI, a sweep) can report them without parsing text.
+    """
+
+    def __init__(self, field: str, value: Any = None, admissible: str | None = None,
+                 *, message: str | None = None):
+        self.field = field
+        self.value = value
+        self.admissible = admissible
+        if message is None:
+            message = f"{field} = {value!r} is invalid"
+            if admissible:
+                message += f": must be {admissible}"
+        super().__init__(message)
+
+
+class ConfigError(SpikeReduceError, ValueError):
+    """A configuration file is unreadable or malformed (not a parameter out of range)."""
+
+
+class NumericalError(SpikeReduceError, RuntimeError):
+    """A computation failed numerically (blow-up, loss of balance, non-finite state).
+
+    ``time`` is the simulated time of the failure where one applies.
+    """
+
+    def __init__(self, message: str, *, time: float | None = None):
+        self.time = time
+        super().__init__(message if time is None else f"{message} (at t = {time:g})")

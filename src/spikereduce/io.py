@@ -1,0 +1,239 @@
+"""Result Datasets with provenance, and atomic save/load (NetCDF via h5netcdf, or Zarr).
+
+Every simulation returns an ``xarray.Dataset`` built by :func:`make_dataset`, which records the
+library version, the parameters as JSON, the seed, the creation time and wall time per phase.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from numbers import Number
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from .errors import ConfigError, ParameterError
+
+NETCDF_SUFFIXES = (".nc", ".nc4", ".netcdf")
+ZARR_SUFFIXES = (".zarr",)
+
+
+class PhaseTimer:
+    """Cheap per-phase wall-clock timers (seconds), reported as ``wall_time_<phase>`` attrs.
+
+    >>> timer = PhaseTimer()
+    >>> with timer("compile"):
+    ...     pass
+    """
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, phase: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[phase] = self.seconds.get(phase, 0.0) + time.perf_counter() - t0
+
+    def add(self, phase: str, seconds: float) -> None:
+        self.seconds[phase] = self.seconds.get(phase, 0.0) + float(seconds)
+
+
+def _attr_value(value: Any) -> Any:
+    """Coerce an attribute to a type NetCDF and Zarr both store (str, number, 1-D array)."""
+    if value is None:
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return int(value)
+    if isinstance(value, (str, Number, np.number)):
+        return value
+    if isinstance(value, np.ndarray) and value.ndim <= 1 and value.dtype.kind in "iuf":
+        return value
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, (list, tuple)) and value and all(
+            isinstance(v, Number) and not isinstance(v, bool) for v in value):
+        return np.asarray(value)
+    return json.dumps(value, sort_keys=True, default=_json_default)
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()
+    if hasattr(obj, "model_dump"):
+        return obj.model_dump(mode="json")
+    return str(obj)
+
+
+def clean_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    return {str(k): _attr_value(v) for k, v in attrs.items()}
+
+
+def provenance(*, family: str, model: str, params: Any = None, seed: int | None = None,
+               timings: Mapping[str, float] | PhaseTimer | None = None,
+               **extra: Any) -> dict[str, Any]:
+    """The provenance attrs every result carries."""
+    from . import __version__
+
+    if isinstance(timings, PhaseTimer):
+        timings = timings.seconds
+    if params is not None and not isinstance(params, str):
+        params = json.dumps(params, sort_keys=True, default=_json_default)
+    attrs: dict[str, Any] = {
+        "spikereduce_version": __version__,
+        "family": family,
+        "model": model,
+        "params": params if params is not None else "{}",
+        "seed": -1 if seed is None else int(seed),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    for phase, seconds in (timings or {}).items():
+        attrs[f"wall_time_{phase}"] = float(seconds)
+    attrs.update(extra)
+    return clean_attrs(attrs)
+
+
+def make_dataset(data_vars: Mapping[str, Any], coords: Mapping[str, Any] | None = None, *,
+                 family: str, model: str, params: Any = None, seed: int | None = None,
+                 timings: Mapping[str, float] | PhaseTimer | None = None,
+                 time_units: str | None = None, **extra_attrs: Any) -> xr.Dataset:
+    """Build a result Dataset with provenance attrs.
+
+    ``data_vars`` and ``coords`` are passed to :class:`xarray.Dataset`; ``time_units`` is written
+    to the ``time`` coordinate's ``units`` attr (and the Dataset's ``time_units``).
+    """
+    ds = xr.Dataset(data_vars=dict(data_vars), coords=dict(coords or {}))
+    if time_units is not None:
+        extra_attrs["time_units"] = time_units
+        if "time" in ds.coords:
+            ds["time"].attrs["units"] = time_units
+    ds.attrs.update(provenance(family=family, model=model, params=params, seed=seed,
+                               timings=timings, **extra_attrs))
+    return ds
+
+
+def params_of(ds: xr.Dataset) -> dict[str, Any]:
+    """The parameters a result was computed with (parsed from its ``params`` attr)."""
+    return json.loads(ds.attrs.get("params", "{}") or "{}")
+
+
+def _format(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix in NETCDF_SUFFIXES:
+        return "netcdf"
+    if suffix in ZARR_SUFFIXES:
+        return "zarr"
+    raise ParameterError("path", str(path),
+                         "a file name ending in .nc (NetCDF) or .zarr (Zarr store)")
+
+
+def _sanitized(ds: xr.Dataset) -> xr.Dataset:
+    ds = ds.copy(deep=False)
+    ds.attrs = clean_attrs(ds.attrs)
+    for name in ds.variables:
+        ds[name].attrs = clean_attrs(ds[name].attrs)
+    return ds
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (temporary file in the same folder, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+    return path
+
+
+def save(ds: xr.Dataset, path: str | os.PathLike[str]) -> Path:
+    """Save a Dataset to NetCDF (``.nc``, h5netcdf engine) or Zarr (``.zarr``), atomically.
+
+    The data go to a temporary name in the target's folder and are renamed into place only when
+    complete, so an interrupted save never leaves a partial file under ``path``.
+    """
+    path = Path(path)
+    fmt = _format(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ds = _sanitized(ds)
+    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
+    try:
+        if fmt == "netcdf":
+            ds.to_netcdf(tmp, engine="h5netcdf")
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        else:
+            # Zarr format 2: a stable on-disk spec for every dtype we write (strings included).
+            ds.to_zarr(tmp, mode="w", consolidated=True, zarr_format=2)
+            if path.exists():
+                # A directory cannot be replaced atomically: move the old one aside first, so
+                # that at every instant `path` is either the complete old or the complete new.
+                trash = path.parent / f".{path.name}.{uuid.uuid4().hex}.old"
+                os.replace(path, trash)
+                os.replace(tmp, path)
+                shutil.rmtree(trash, ignore_errors=True)
+            else:
+                os.replace(tmp, path)
+    except BaseException:
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+    return path
+
+
+def load(path: str | os.PathLike[str]) -> xr.Dataset:
+    """Load a Dataset saved by :func:`save` fully into memory (the file is closed afterwards)."""
+    path = Path(path)
+    fmt = _format(path)
+    if not path.exists():
+        raise ConfigError(f"no such file: {path}")
+    try:
+        if fmt == "netcdf":
+            with xr.open_dataset(path, engine="h5netcdf") as ds:
+                return ds.load()
+        with xr.open_zarr(path, consolidated=None) as ds:
+            return ds.load()
+    except (OSError, ValueError, KeyError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from exc

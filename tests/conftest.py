@@ -1,0 +1,5 @@
+"""Shared test settings: headless matplotlib and quiet progress bars."""
+
+import os
+
+os.environ.setdefault("MPLBACKEND", "Agg")

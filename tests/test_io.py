@@ -1,0 +1,104 @@
+"""Results: provenance attrs, NetCDF/Zarr round trips, atomic writes."""
+
+import json
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from spikereduce import __version__
+from spikereduce.errors import ConfigError, ParameterError
+from spikereduce.io import PhaseTimer, load, make_dataset, params_of, save
+
+
+def _result(n=50):
+    timer = PhaseTimer()
+    with timer("simulate"):
+        t = np.arange(n) * 0.1
+    return make_dataset(
+        {"rate": ("time", np.sin(t)), "mode": ("time", np.array(["macro", "micro"] * (n // 2)))},
+        {"time": t}, family="toy", model="m", params={"b": 0.5, "names": ["x"]}, seed=11,
+        timings=timer, time_units="ms", flag=True, note=None)
+
+
+def test_provenance_attrs():
+    ds = _result()
+    assert ds.attrs["spikereduce_version"] == __version__
+    assert ds.attrs["seed"] == 11
+    assert ds.attrs["family"] == "toy"
+    assert params_of(ds) == {"b": 0.5, "names": ["x"]}
+    assert ds.attrs["wall_time_simulate"] >= 0.0
+    assert ds["time"].attrs["units"] == "ms"
+    assert "created" in ds.attrs
+
+
+@pytest.mark.parametrize("suffix", [".nc", ".zarr"])
+def test_round_trip_preserves_data_and_attrs(tmp_path, suffix):
+    ds = _result()
+    path = save(ds, tmp_path / f"r{suffix}")
+    back = load(path)
+    xr.testing.assert_identical(back[["rate"]], ds[["rate"]])
+    assert list(back["mode"].values) == list(ds["mode"].values)
+    for key in ("spikereduce_version", "params", "seed", "family", "wall_time_simulate"):
+        assert back.attrs[key] == ds.attrs[key]
+    assert json.loads(back.attrs["params"])["b"] == 0.5
+
+
+@pytest.mark.parametrize("suffix", [".nc", ".zarr"])
+def test_overwrite_replaces_whole(tmp_path, suffix):
+    path = tmp_path / f"r{suffix}"
+    save(_result(50), path)
+    save(_result(10), path)
+    assert load(path).sizes["time"] == 10
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+def test_unknown_suffix_and_missing_file(tmp_path):
+    with pytest.raises(ParameterError, match=r"\.nc"):
+        save(_result(), tmp_path / "x.csv")
+    with pytest.raises(ConfigError, match="no such file"):
+        load(tmp_path / "absent.nc")
+
+
+_KILLED_WRITER = textwrap.dedent("""
+    import os, sys, time
+    import numpy as np
+    import spikereduce.io as sio
+    real_replace = os.replace
+    def stalled_replace(src, dst):
+        # The data are fully written to the temporary name: announce it and wait to be killed.
+        print("written", flush=True)
+        time.sleep(60)
+        real_replace(src, dst)
+    sio.os.replace = stalled_replace
+    ds = sio.make_dataset({"x": ("time", np.random.default_rng(0).random(200_000))},
+                          {"time": np.arange(200_000)}, family="toy", model="m")
+    sio.save(ds, sys.argv[1])
+""")
+
+
+@pytest.mark.parametrize("suffix", [".nc", ".zarr"])
+@pytest.mark.parametrize("existing", [False, True])
+def test_killed_save_leaves_no_partial_file(tmp_path, suffix, existing):
+    target = tmp_path / f"out{suffix}"
+    if existing:
+        save(_result(10), target)
+    proc = subprocess.Popen([sys.executable, "-c", _KILLED_WRITER, str(target)],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "written"
+        proc.kill()
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    if existing:
+        assert load(target).sizes["time"] == 10  # the old complete result, untouched
+    else:
+        assert not target.exists()
+    time.sleep(0)  # the temporary is left beside the target, never under its name
+    assert all(p.name.startswith(".") for p in tmp_path.iterdir() if p != target)

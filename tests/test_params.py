@@ -1,0 +1,90 @@
+"""The validation pattern: ParameterError names field, value and admissible range."""
+
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import Field, ValidationError, model_validator
+
+from spikereduce.errors import ParameterError
+from spikereduce.params import Params, check_choice, check_int, check_real, check_seed
+
+
+class Toy(Params):
+    a: float = Field(1.0, gt=0)
+    p: float = Field(0.5, ge=0, le=1)
+    n: int = Field(10, ge=1)
+    v_r: float = 1.0
+    v_f: float = 2.0
+
+    @model_validator(mode="after")
+    def _order(self):
+        if not self.v_r < self.v_f:
+            raise ParameterError("v_r", self.v_r, f"< v_f = {self.v_f}")
+        return self
+
+
+def test_defaults_and_frozen():
+    t = Toy()
+    assert (t.a, t.p, t.n) == (1.0, 0.5, 10)
+    with pytest.raises(ValidationError):
+        t.a = 2.0  # type: ignore[misc]
+    assert t.replace(a=3.0).a == 3.0
+    assert Toy(**t.to_dict()) == t
+
+
+@given(st.floats(max_value=0.0, allow_nan=False, allow_infinity=False))
+def test_nonpositive_a_names_field_and_range(a):
+    with pytest.raises(ParameterError) as info:
+        Toy(a=a)
+    assert info.value.field == "a"
+    assert "> 0" in str(info.value)
+
+
+@given(st.one_of(st.floats(min_value=1.0, exclude_min=True, allow_infinity=False),
+                 st.floats(max_value=0.0, exclude_max=True, allow_infinity=False)))
+def test_probability_out_of_unit_interval(p):
+    with pytest.raises(ParameterError) as info:
+        Toy(p=p)
+    assert info.value.field == "p"
+
+
+@given(st.sampled_from([math.nan, math.inf, -math.inf]))
+def test_non_finite_rejected(x):
+    with pytest.raises(ParameterError) as info:
+        Toy(a=x)
+    assert info.value.field == "a"
+
+
+@given(st.floats(min_value=2.0, max_value=1e6))
+def test_cross_field_rule_keeps_its_message(v_r):
+    with pytest.raises(ParameterError) as info:
+        Toy(v_r=v_r)
+    assert info.value.field == "v_r"
+    assert "v_f" in str(info.value)
+
+
+def test_unknown_and_wrongly_typed_fields():
+    with pytest.raises(ParameterError, match="unknown parameter 'bogus'"):
+        Toy(bogus=1)
+    with pytest.raises(ParameterError) as info:
+        Toy(n="ten")
+    assert info.value.field == "n" and "integer" in str(info.value)
+
+
+def test_argument_checks():
+    assert check_real("dt", 0.1, lo=0, lo_open=True) == 0.1
+    with pytest.raises(ParameterError, match=r"dt = 0 .*> 0"):
+        check_real("dt", 0, lo=0, lo_open=True)
+    with pytest.raises(ParameterError, match="finite"):
+        check_real("t_max", float("inf"))
+    with pytest.raises(ParameterError, match="n = 0"):
+        check_int("n", 0, lo=1)
+    assert check_int("n", 5.0, lo=1) == 5
+    with pytest.raises(ParameterError, match="integer"):
+        check_int("n", 2.5)
+    with pytest.raises(ParameterError, match="one of"):
+        check_choice("model", "ode", ("snn", "sde"))
+    with pytest.raises(ParameterError, match="seed"):
+        check_seed(-1)
