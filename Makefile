@@ -21,7 +21,7 @@ demo: $(VENV)/.installed
 	$(BIN)/spikereduce demo
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff check .
 
 # pytest exits 5 when it collects nothing; that is not a failure of the code.
 test: lint
