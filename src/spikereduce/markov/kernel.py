@@ -1,0 +1,131 @@
+"""The dsODE one-step transition kernel: uniform-in-bin voltages plus a Gaussian increment.
+
+Markov spec §2.4: X = U + Z with U ~ Unif[a, b], Z ~ N(μ, σ²); closed forms of F(x) = P(X ≤ x)
+and of the shortfall D(x) = E[(x − X)⁺], from which G(x) = E[X·1{X ≤ x}] = x·F(x) − D(x).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+from ..errors import ParameterError
+from ..params import check_positive, check_real
+
+_SQRT2 = math.sqrt(2.0)
+_INV_SQRT2PI = 1.0 / math.sqrt(2.0 * math.pi)
+# Beyond this many σ the normal tail (< 1e-17) is below double rounding: F is exactly 0 or 1.
+_CUT = 8.5
+# Below this width (relative to σ) the uniform is treated as a point mass: the closed form's
+# differences of O(y²) terms would lose more digits than the O(width²) the point mass costs.
+_POINT = 1e-3
+
+
+@njit(cache=True)
+def _cdf_shortfall(x, a, b, mu, sigma):
+    """(F(x), D(x)) for X = Unif[a, b] + N(mu, sigma²)."""
+    lo = a + mu
+    hi = b + mu
+    if x <= lo - _CUT * sigma:
+        return 0.0, 0.0
+    if x >= hi + _CUT * sigma:
+        return 1.0, x - 0.5 * (lo + hi)
+    w = b - a
+    if w < _POINT * sigma:
+        y = x - 0.5 * (lo + hi)
+        big_phi = 0.5 * math.erfc(-y / (_SQRT2 * sigma))
+        small_phi = _INV_SQRT2PI * math.exp(-0.5 * (y / sigma) ** 2)
+        return big_phi, y * big_phi + sigma * small_phi
+    ya = x - lo
+    yb = x - hi
+    pa = 0.5 * math.erfc(-ya / (_SQRT2 * sigma))
+    pb = 0.5 * math.erfc(-yb / (_SQRT2 * sigma))
+    da = _INV_SQRT2PI * math.exp(-0.5 * (ya / sigma) ** 2)
+    db = _INV_SQRT2PI * math.exp(-0.5 * (yb / sigma) ** 2)
+    # A0(y) = yΦ + σφ is the antiderivative of Φ(y/σ); B(y) = ((y²+σ²)/2)Φ + (σy/2)φ that of A0.
+    a0a = ya * pa + sigma * da
+    a0b = yb * pb + sigma * db
+    s2 = sigma * sigma
+    ba = 0.5 * (ya * ya + s2) * pa + 0.5 * sigma * ya * da
+    bb = 0.5 * (yb * yb + s2) * pb + 0.5 * sigma * yb * db
+    f = (a0a - a0b) / w
+    if f < 0.0:
+        f = 0.0
+    elif f > 1.0:
+        f = 1.0
+    return f, (ba - bb) / w
+
+
+@njit(cache=True)
+def _transport(a, b, mu, sigma, edges, q_out, vbar_out):
+    """Distribute one bin's neurons over the grid for one step.
+
+    Fills q_out[d] (probability to land in bin d = (edges[d], edges[d+1]]) and vbar_out[d]
+    (conditional mean voltage there) for d ≥ 1; bin 0 receives nothing (mass below edges[1] is
+    dropped, as in the reference). Returns (spike probability 1 − F(M), dropped-below mass).
+    Probabilities under 1e-10 are set to 0 (reference tolerance).
+    """
+    nb = edges.size - 1
+    q_out[0] = 0.0
+    vbar_out[0] = 0.0
+    f_prev, d_prev = _cdf_shortfall(edges[1], a, b, mu, sigma)
+    below = f_prev
+    for d in range(1, nb):
+        f_d, d_d = _cdf_shortfall(edges[d + 1], a, b, mu, sigma)
+        qd = f_d - f_prev
+        if qd > 1e-10:
+            width = edges[d + 1] - edges[d]
+            # partial first moment relative to the lower edge: G(hi) − G(lo) − lo·q
+            part = width * f_d - (d_d - d_prev)
+            v = edges[d] + part / qd
+            if v < edges[d]:
+                v = edges[d]
+            elif v > edges[d + 1]:
+                v = edges[d + 1]
+            q_out[d] = qd
+            vbar_out[d] = v
+        else:
+            q_out[d] = 0.0
+            vbar_out[d] = 0.0
+        f_prev = f_d
+        d_prev = d_d
+    spike = 1.0 - f_prev
+    if spike < 1e-10:
+        spike = 0.0
+    return spike, below
+
+
+@njit(cache=True)
+def _closure(vbar, lo, hi, eps):
+    """Support [a, b] of the uniform inside bin (lo, hi] with mean vbar (spec §2.4 table)."""
+    if vbar < lo + eps:
+        return lo, lo + eps
+    if vbar <= 0.5 * (lo + hi):
+        return lo, 2.0 * vbar - lo
+    if vbar >= hi:
+        return hi - eps, hi
+    return 2.0 * vbar - hi, hi
+
+
+def transition(a: float, b: float, mu: float, sigma: float, edges: Any
+               ) -> tuple[np.ndarray, np.ndarray, float]:
+    """One-step transition from voltages Unif[a, b] with Gaussian increment N(mu, sigma²).
+
+    Returns (q, vbar, q_spike): q[d] the probability to land in bin d = (edges[d], edges[d+1]],
+    vbar[d] the conditional mean voltage there (0 where q = 0), q_spike = P(X > edges[-1]).
+    Bin 0 never receives mass (the reference drops mass below edges[1]).
+    """
+    a = check_real("a", a)
+    b = check_real("b", b, lo=a, lo_open=True)
+    mu = check_real("mu", mu)
+    sigma = check_positive("sigma", sigma)
+    edges = np.ascontiguousarray(edges, dtype=float)
+    if edges.ndim != 1 or edges.size < 3 or np.any(np.diff(edges) <= 0):
+        raise ParameterError("edges", edges.tolist(), "an increasing 1-D array of >= 3 edges")
+    q = np.zeros(edges.size - 1)
+    vbar = np.zeros(edges.size - 1)
+    spike, _ = _transport(a, b, mu, sigma, edges, q, vbar)
+    return q, vbar, float(spike)

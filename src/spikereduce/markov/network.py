@@ -1,0 +1,222 @@
+"""The E/I pending-spike network (markov spec §1.3–1.4) and the public ``simulate_network``.
+
+Continuous voltage, no leak by default, voltage-dependent inhibition, pending spikes born
+Binomial per presynaptic spike and consumed at rate 1/τ, exponential refractory exits.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import xarray as xr
+from numba import njit
+
+from ..errors import NumericalError, ParameterError
+from ..io import PhaseTimer
+from ..params import check_choice, check_positive, check_seed
+from ..progress import chunk_bounds, progress_bar
+from ..seeding import streams
+from ._result import build_dataset
+from .params import MarkovParams, check_dt, check_params
+
+
+@njit(cache=True)
+def _snn_chunk(s0, s1, seed, reseed, n_e, v, ref, h_e, h_i, conn, fixed, lam, M, Mr, tau_m,
+               tau, p, s, tau_r, dt, poisson_ext, e0, v_bin, spikes, hbar, refr, vhist,
+               sp_step, sp_id):
+    """Advance the network over steps [s0, s1) in place; returns the number of spikes recorded.
+
+    Per-neuron state: v, ref (refractory flag), h_e / h_i (pending E / I spikes). Synapse index
+    k: 0 = EE, 1 = EI, 2 = IE, 3 = II. Records population spike counts, mean H, refractory counts,
+    the voltage histogram of non-refractory neurons, and the raster (step, neuron id).
+    """
+    if reseed:
+        np.random.seed(seed)
+    n = v.size
+    nb = vhist.shape[2]
+    p_exit = 1.0 - math.exp(-dt / tau_r) if tau_r > 0 else 1.0
+    spiked = np.empty(n, np.int64)
+    n_sp = 0
+    ext_mean = lam * dt
+    ext_sd = math.sqrt(lam * dt)
+    inv_span = 1.0 / (M + Mr)
+    for step in range(s0, s1):
+        count_e = 0
+        count_i = 0
+        n_spiked = 0
+        # 1-4: external drive, currents from v(n) and H(n), voltage update, threshold
+        for i in range(n):
+            if poisson_ext:
+                ext = float(np.random.poisson(ext_mean))
+            else:
+                ext = ext_mean + ext_sd * np.random.standard_normal()
+            if ref[i]:
+                continue
+            ke = 0 if i < n_e else 2
+            ki = ke + 1
+            dv = (s[ke] * h_e[i] / tau[ke]
+                  - s[ki] * (v[i] + Mr) * inv_span * h_i[i] / tau[ki]) * dt
+            if tau_m > 0:
+                dv += ext / tau_m - v[i] / tau_m * dt
+            else:
+                dv += ext
+            v[i] += dv
+            if v[i] > M:
+                v[i] = 0.0
+                ref[i] = True
+                spiked[n_spiked] = i
+                n_spiked += 1
+                if i < n_e:
+                    count_e += 1
+                else:
+                    count_i += 1
+                sp_step[n_sp] = step
+                sp_id[n_sp] = i
+                n_sp += 1
+        # 5: pending spikes: births from this step's spikes, deaths Poisson(H·dt/τ) from H(n)
+        sum_h = np.zeros(4)
+        for i in range(n):
+            ke = 0 if i < n_e else 2
+            ki = ke + 1
+            he = h_e[i]
+            hi = h_i[i]
+            de = np.random.poisson(he * dt / tau[ke]) if he > 0 else 0
+            di = np.random.poisson(hi * dt / tau[ki]) if hi > 0 else 0
+            if fixed:
+                be = 0
+                bi = 0
+                for k in range(n_spiked):
+                    j = spiked[k]
+                    if conn[i, j]:
+                        if j < n_e:
+                            be += 1
+                        else:
+                            bi += 1
+            else:
+                be = np.random.binomial(count_e, p[ke]) if count_e > 0 else 0
+                bi = np.random.binomial(count_i, p[ki]) if count_i > 0 else 0
+            he = he + be - de
+            hi = hi + bi - di
+            h_e[i] = he if he > 0 else 0
+            h_i[i] = hi if hi > 0 else 0
+            sum_h[ke] += h_e[i]
+            sum_h[ki] += h_i[i]
+        # 6: refractory exits (already possible in the step of the spike, as in the reference)
+        r_e = 0
+        r_i = 0
+        for i in range(n):
+            if ref[i]:
+                if p_exit >= 1.0 or np.random.random() < p_exit:
+                    ref[i] = False
+                elif i < n_e:
+                    r_e += 1
+                else:
+                    r_i += 1
+            else:
+                pop = 0 if i < n_e else 1
+                b = int(math.ceil((v[i] - e0) / v_bin)) - 1
+                if 0 <= b < nb:
+                    vhist[step, pop, b] += 1
+        spikes[step, 0] = count_e
+        spikes[step, 1] = count_i
+        n_i = n - n_e
+        hbar[step, 0] = sum_h[0] / n_e
+        hbar[step, 1] = sum_h[1] / n_e
+        hbar[step, 2] = sum_h[2] / n_i
+        hbar[step, 3] = sum_h[3] / n_i
+        refr[step, 0] = r_e
+        refr[step, 1] = r_i
+    return n_sp
+
+
+def fixed_connectivity(params: MarkovParams, rng: np.random.Generator) -> np.ndarray:
+    """Erdős–Rényi matrix conn[post, pre] with probability p_QQ' (self-connections kept, §1.1)."""
+    n_e, n = params.n_e, params.n_e + params.n_i
+    post_e = np.arange(n) < n_e
+    prob = np.empty((n, n))
+    prob[np.ix_(post_e, post_e)] = params.p_ee
+    prob[np.ix_(post_e, ~post_e)] = params.p_ei
+    prob[np.ix_(~post_e, post_e)] = params.p_ie
+    prob[np.ix_(~post_e, ~post_e)] = params.p_ii
+    return rng.random((n, n)) < prob
+
+
+def simulate_network(params: MarkovParams, t_max: float = 1000.0, *, seed: int = 0,
+                     model: str = "snn", connectivity: str = "annealed", dt: float = 0.1,
+                     external: str = "gaussian", progress: bool | None = None) -> xr.Dataset:
+    """Simulate the spiking network for ``t_max`` ms.
+
+    ``model="snn"`` is the pending-spike network (spec §1.3–1.4); ``model="sde"`` the
+    Markov-approximated network (spec §2.3, level b; see :mod:`spikereduce.markov.sde`).
+    ``connectivity`` is "annealed" (postsynaptic sets redrawn per spike) or "fixed" (seeded
+    Erdős–Rényi); ``external`` is "gaussian" (reference) or "poisson" (exact unit kicks).
+    Returns rate_E, rate_I (population spikes/ms per step), H_EE/H_EI/H_IE/H_II (mean pending
+    spikes per neuron), R_E, R_I, vhist_E/I on the dsODE bins and the raster (spike_time in ms,
+    spike_neuron: ids < n_e are E).
+    """
+    check_params(params)
+    model = check_choice("model", model, ("snn", "sde"))
+    connectivity = check_choice("connectivity", connectivity, ("annealed", "fixed"))
+    external = check_choice("external", external, ("gaussian", "poisson"))
+    t_max = check_positive("t_max", t_max)
+    dt = check_dt(params, dt)
+    seed = check_seed(seed)
+    if model == "sde":
+        from .sde import _simulate_sde
+        if connectivity != "annealed":
+            raise ParameterError("connectivity", connectivity,
+                                 "'annealed' for model 'sde' (it has no graph)")
+        return _simulate_sde(params, t_max, seed=seed, dt=dt, external=external,
+                             progress=progress)
+    return _simulate_snn(params, t_max, seed=seed, dt=dt, connectivity=connectivity,
+                         external=external, progress=progress)
+
+
+def _simulate_snn(params: MarkovParams, t_max: float, *, seed: int, dt: float,
+                  connectivity: str, external: str, progress: bool | None) -> xr.Dataset:
+    timer = PhaseTimer()
+    n_steps = int(round(t_max / dt))
+    st = streams(seed)
+    n = params.n_e + params.n_i
+    fixed = connectivity == "fixed"
+    with timer("setup"):
+        conn = (fixed_connectivity(params, st.numpy) if fixed
+                else np.zeros((1, 1), dtype=np.bool_))
+    tau, p, s = params.synapse_arrays()
+    v = np.zeros(n)
+    ref = np.zeros(n, dtype=np.bool_)
+    h_e = np.zeros(n, dtype=np.int64)
+    h_i = np.zeros(n, dtype=np.int64)
+    spikes = np.zeros((n_steps, 2), dtype=np.int64)
+    hbar = np.zeros((n_steps, 4))
+    refr = np.zeros((n_steps, 2), dtype=np.int64)
+    vhist = np.zeros((n_steps, 2, params.n_bins), dtype=np.int32)
+    steps_all, ids_all = [], []
+    chunks = chunk_bounds(n_steps, 50)
+    with progress_bar(t_max, "markov SNN", enabled=progress) as bar:
+        for c, (a, b) in enumerate(chunks):
+            cap = n * (b - a)
+            sp_step = np.empty(cap, dtype=np.int64)
+            sp_id = np.empty(cap, dtype=np.int32)
+            with timer("compile" if c == 0 else "simulate"):
+                k = _snn_chunk(a, b, st.kernel_seed, c == 0, params.n_e, v, ref, h_e, h_i,
+                               conn, fixed, params.lam, params.M, params.Mr, params.tau_m,
+                               tau, p, s, params.tau_r, dt, external == "poisson",
+                               float(params.bin_edges[0]), params.v_bin, spikes, hbar, refr,
+                               vhist, sp_step, sp_id)
+            steps_all.append(sp_step[:k])
+            ids_all.append(sp_id[:k])
+            if not np.all(np.isfinite(v)):
+                raise NumericalError("non-finite membrane voltage in the SNN", time=b * dt)
+            bar.update(b * dt)
+    # The first chunk's time includes numba compilation (or the cache load); keep the phases
+    # apart so users see the steady simulation speed.
+    sp_step = np.concatenate(steps_all)
+    sp_id = np.concatenate(ids_all)
+    extra = {"spike_time": ("spike", dt * (sp_step + 1), {"units": "ms"}),
+             "spike_neuron": ("spike", sp_id, {"long_name": "neuron id (< n_E: E)"})}
+    return build_dataset(params, model="snn", dt=dt, spikes=spikes, hbar=hbar,
+                         refractory=refr, vhist=vhist, timer=timer, seed=seed,
+                         extra_vars=extra, connectivity=connectivity, external=external,
+                         n_steps=n_steps)

@@ -1,0 +1,155 @@
+"""Read-outs of markov results (spec §2.5): firing rates, SSI, MFE peaks and the Δm beat histogram.
+
+All take a Dataset from ``simulate_network`` or ``simulate_dsode`` (rate_E/rate_I in population
+spikes/ms per step, ``dt`` and ``n_E``/``n_I`` in attrs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+from scipy.signal import find_peaks
+
+from ..errors import ParameterError
+from ..params import check_real
+
+#: Δm histogram edges of the bifurcation figure (spikes/ms): −300:5:300.
+BEAT_EDGES = np.arange(-300.0, 300.0 + 5.0, 5.0)
+
+
+def _check_ds(ds: xr.Dataset) -> tuple[float, int, int]:
+    if not isinstance(ds, xr.Dataset) or "rate_E" not in ds or "rate_I" not in ds:
+        raise ParameterError("ds", type(ds).__name__, "a markov result Dataset (rate_E, rate_I)")
+    return float(ds.attrs["dt"]), int(ds.attrs["n_E"]), int(ds.attrs["n_I"])
+
+
+def _window(ds: xr.Dataset, t_start: float) -> np.ndarray:
+    t_start = check_real("t_start", t_start, lo=0.0)
+    sel = ds["time"].values > t_start
+    if not np.any(sel):
+        raise ParameterError("t_start", t_start,
+                             f"< the run length {float(ds['time'].values[-1]):g} ms")
+    return sel
+
+
+def firing_rates(ds: xr.Dataset, t_start: float = 200.0) -> tuple[float, float]:
+    """(ν_E, ν_I): mean firing rate per neuron in Hz over t > t_start (ms)."""
+    _, n_e, n_i = _check_ds(ds)
+    sel = _window(ds, t_start)
+    return (1000.0 * float(ds["rate_E"].values[sel].mean()) / n_e,
+            1000.0 * float(ds["rate_I"].values[sel].mean()) / n_i)
+
+
+def _ssi(counts: np.ndarray, n: int, half: int) -> float:
+    total = counts.sum()
+    if total <= 0:
+        return 0.0
+    # spikes within ±half steps of each step (inclusive), via a cumulative sum
+    c = np.concatenate(([0.0], np.cumsum(counts)))
+    idx = np.arange(counts.size)
+    lo = np.clip(idx - half, 0, counts.size)
+    hi = np.clip(idx + half + 1, 0, counts.size)
+    near = c[hi] - c[lo]
+    return float(np.sum(counts * near) / (n * total))
+
+
+def ssi(ds: xr.Dataset, t_start: float = 200.0, window: float = 1.0) -> tuple[float, float]:
+    """(SSI_E, SSI_I): spike-weighted mean fraction of the population firing within ±window/2.
+
+    SSI = Σ_t c_t·Σ_{|s−t|≤w/2} c_s / (N·Σ_t c_t), c_t the spike count of step t, w = 1 ms
+    (10 steps at dt = 0.1, as compute_SSI in the reference).
+    """
+    dt, n_e, n_i = _check_ds(ds)
+    window = check_real("window", window, lo=0.0, lo_open=True)
+    sel = _window(ds, t_start)
+    half = int(round(window / dt / 2))
+    return (_ssi(ds["rate_E"].values[sel] * dt, n_e, half),
+            _ssi(ds["rate_I"].values[sel] * dt, n_i, half))
+
+
+@dataclass(frozen=True)
+class MFEPeaks:
+    """MFE peaks of the smoothed E rate and their beat statistics."""
+
+    times: np.ndarray       #: peak times (ms)
+    heights: np.ndarray     #: smoothed peak heights m_k (population spikes/ms)
+    dm: np.ndarray          #: m_{k+1} − m_k
+    hist: np.ndarray        #: counts of dm over BEAT_EDGES
+    edges: np.ndarray       #: BEAT_EDGES
+    duration: float         #: analysed duration (ms)
+
+    @property
+    def rate(self) -> float:
+        """MFE rate in Hz."""
+        return 1000.0 * self.heights.size / self.duration if self.duration > 0 else 0.0
+
+    @property
+    def pattern(self) -> str:
+        """'period-2' (big and small MFEs alternate), 'period-1', 'irregular' or 'none'.
+
+        Period-2: ≥ 70 % of consecutive Δm change sign with |Δm| > 25 % of the mean height.
+        Period-1: the median |Δm| is under 15 % of the mean height.
+        """
+        if self.heights.size < 4:
+            return "none"
+        scale = float(self.heights.mean())
+        big = np.abs(self.dm) > 0.25 * scale
+        alt = (np.sign(self.dm[1:]) != np.sign(self.dm[:-1])) & big[1:] & big[:-1]
+        if alt.mean() >= 0.7:
+            return "period-2"
+        if np.median(np.abs(self.dm)) < 0.15 * scale:
+            return "period-1"
+        return "irregular"
+
+
+def smoothed_rate_e(ds: xr.Dataset, width: float = 1.0) -> np.ndarray:
+    """rate_E smoothed by a centred boxcar of ``width`` ms (10 steps at dt = 0.1)."""
+    dt, _, _ = _check_ds(ds)
+    k = max(1, int(round(width / dt)))
+    r = ds["rate_E"].values.astype(float)
+    return np.convolve(r, np.ones(k) / k, mode="same")
+
+
+def mfe_peaks(ds: xr.Dataset, t_start: float = 100.0, *, height: float = 10.0,
+              separation: float = 9.0) -> MFEPeaks:
+    """MFE peaks of the 1 ms-smoothed E rate: height ≥ 10 spikes/ms, ≥ 9 ms apart (spec §2.5)."""
+    dt, _, _ = _check_ds(ds)
+    height = check_real("height", height, lo=0.0)
+    separation = check_real("separation", separation, lo=0.0, lo_open=True)
+    sel = _window(ds, t_start)
+    smooth = smoothed_rate_e(ds)[sel]
+    t = ds["time"].values[sel]
+    idx, _ = find_peaks(smooth, height=height, distance=max(1, int(round(separation / dt))))
+    heights = smooth[idx]
+    dm = np.diff(heights)
+    hist, _ = np.histogram(dm, bins=BEAT_EDGES)
+    return MFEPeaks(times=t[idx], heights=heights, dm=dm, hist=hist, edges=BEAT_EDGES.copy(),
+                    duration=float(t[-1] - t[0] + dt))
+
+
+def summary(ds: xr.Dataset, t_start: float = 200.0) -> dict[str, float]:
+    """Scalar read-outs of one run (used by the run entries and the bifurcation loop)."""
+    nu_e, nu_i = firing_rates(ds, t_start)
+    s_e, s_i = ssi(ds, t_start)
+    peaks = mfe_peaks(ds, min(t_start, 100.0))
+    sel = _window(ds, t_start)
+    out = {"nu_E": nu_e, "nu_I": nu_i, "ssi_E": s_e, "ssi_I": s_i, "mfe_rate": peaks.rate}
+    for syn in ("EE", "EI", "IE", "II"):
+        out[f"mean_H_{syn}"] = float(ds[f"H_{syn}"].values[sel].mean())
+    return out
+
+
+def with_summary(ds: xr.Dataset, t_start: float = 200.0) -> xr.Dataset:
+    """``ds`` plus scalar summary variables and the beat histogram (for sweeps over points)."""
+    out = ds.copy()
+    for name, value in summary(ds, t_start).items():
+        out[name] = ((), value)
+    peaks = mfe_peaks(ds, min(t_start, 100.0))
+    centers = 0.5 * (BEAT_EDGES[:-1] + BEAT_EDGES[1:])
+    out = out.assign_coords(dm_bin=("dm_bin", centers, {"units": "spikes/ms"}))
+    out["beat_hist"] = ("dm_bin", peaks.hist, {"long_name": "histogram of successive MFE "
+                                                            "peak-height differences"})
+    out.attrs["beat_pattern"] = peaks.pattern
+    return out
