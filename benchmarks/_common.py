@@ -54,6 +54,11 @@ def emit(benchmark: str, name: str, value: float, unit: str, *, target: float | 
     return row
 
 
+def quick() -> bool:
+    """True under ``run.py --quick`` (env ``BENCH_QUICK=1``): use smaller sizes, fewer repeats."""
+    return os.environ.get("BENCH_QUICK", "0") == "1"
+
+
 def log(message: str) -> None:
     """Human-readable progress on stderr (stdout carries only JSON lines)."""
     print(message, file=sys.stderr, flush=True)
