@@ -129,3 +129,28 @@ def test_budget_skips_remaining_scripts(bench_dir, tmp_path):
     status = {rec["script"]: rec["status"] for rec in report["scripts"]}
     assert status == {"slow.py": "timeout", "good.py": "skipped"}
     assert "SKIPPED (time budget spent)" in (out / "results.md").read_text()
+
+
+def test_anchor_summary_ratios_and_rate_agreement():
+    spec = importlib.util.spec_from_file_location("bench_anchors", BENCH / "anchors.py")
+    anchors = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(anchors)
+
+    def row(label, wall, sim, rate):
+        return {"label": label, "process_wall_s": wall, "foreign_cores": 0.1, "load1_before": 1.0,
+                "result": {"sim_s": sim, "rate_hz": rate, "n_spikes": rate * 2000,
+                           "import_s": 0.1, "compile_s": 0.0, "build_s": 0.2}}
+
+    rows = [row("brian2", 5.0, 0.30, 14.5), row("brian2", 6.0, 0.34, 14.7),
+            row("spikereduce", 1.0, 0.06, 14.6), row("spikereduce", 2.0, 0.10, 14.8),
+            {"label": "spikereduce", "process_wall_s": 9.0, "foreign_cores": 0.0,
+             "load1_before": 1.0, "rc": 1}]  # a failed run: counted, not averaged
+    table, summary = anchors.summarize(rows, ["brian2", "spikereduce"])
+    assert summary["configs"]["spikereduce"]["failed"] == 1
+    r = summary["ratios"]["spikereduce/brian2"]
+    assert r["sim_ratio"] == pytest.approx(0.08 / 0.32)  # medians of the two runs each
+    assert r["process_ratio"] == pytest.approx(1.5 / 5.5)
+    # rates 14.6 +- 0.1 vs 14.7 +- 0.1 (mean +- SE of two runs): diff 0.1, z = 0.1 / 0.1414
+    assert r["rate_diff_hz"] == pytest.approx(0.1)
+    assert r["z"] == pytest.approx(0.1 / (0.1 * 2 ** 0.5))
+    assert "| spikereduce | brian2 | 0.250 | 0.273 | +0.100 | +0.7 |" in table
