@@ -1,0 +1,120 @@
+"""Multi-scale nlif solver (spec §3): switching logic, hand-over, and spec tests T6, T7, T8."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from spikereduce.nlif.multiscale import SwitchSettings, max_micro_step, run_switching
+from spikereduce.nlif.params import NLIFParams, Periodic, Pulse
+
+V_F = 2.0
+H = 0.01
+GRID = -4.0 + H * np.arange(600)
+
+
+def _gauss(v0=0.0, var=0.25):
+    p = np.exp(-((GRID - v0) ** 2) / (2 * var))
+    return p / (H * p.sum())
+
+
+def _settings(**kw):
+    base = dict(n=1000, dt_macro=1e-4, dt_micro=1e-3, n_up=10.0, n_down=2.0, window=0.1,
+                f_sync=0.01, t_back=0.02, bw=None, density_every=0.01)
+    base.update(kw)
+    return SwitchSettings(**base)
+
+
+def _fake_macro(rate_of_t):
+    """Macro stepper whose rate is a prescribed function of time (the density is left as is)."""
+    def advance(p, rate, t, k):
+        times = t + 1e-4 * np.arange(1, k + 1)
+        rates = np.array([rate_of_t(x) for x in times])
+        return p, rates[-1], rates, np.r_[rate, rates[:-1]] * 1e-4
+    return advance
+
+
+def _fake_micro(count_of_t):
+    """Micro stepper firing a prescribed number of neurons per step (voltages untouched)."""
+    def advance(V, t, k, phase):
+        return V, np.array([count_of_t(t + 1e-3 * j) for j in range(k)], dtype=np.int64)
+    return advance
+
+
+def _burst(t):
+    # The macro rate crosses n_up = 10 at t = 0.035 for a while (a burst it cannot resolve).
+    return 50.0 if 0.035 <= t < 0.05 else 1.0
+
+
+def _run(macro, micro, t_max, **kw):
+    return run_switching(_gauss(), 0.1, GRID, V_F, t_max, macro, micro,
+                         np.random.default_rng(0), _settings(**kw))
+
+
+def test_crossing_rolls_back_t_back_and_discards_the_macro_history():
+    res = _run(_fake_macro(_burst), _fake_micro(lambda t: 0), 0.3)
+    up, down = res.events
+    assert up.direction == "macro->micro" and up.reason == "rate above n_up"
+    assert up.detected_at == pytest.approx(0.035, abs=1e-9)
+    # Rollback to the last buffered state at least t_back before the crossing (chunks of 0.002).
+    assert 0.035 - 0.02 - 0.002 - 1e-9 <= up.time <= 0.035 - 0.02 + 1e-9
+    after = res.time > up.time + 1e-12
+    assert np.all(res.micro[after & (res.time <= down.time + 1e-12)])
+    assert np.all(res.rate[res.time <= up.time + 1e-12] <= 10.0)
+    # Back after one window (dwell) with the windowed rate 0 < n_down.
+    assert down.direction == "micro->macro"
+    assert down.time == pytest.approx(up.time + 0.1, abs=1.5e-3)
+    assert np.all(np.diff(res.time) > 0)
+
+
+def test_large_cascade_in_the_window_keeps_micro_mode():
+    # One step firing 5 % of 1000 neurons (> f_sync) at t = 0.06 delays the return (otherwise
+    # at ~0.114) until that step has left the window, t >= 0.16.
+    res = _run(_fake_macro(_burst), _fake_micro(lambda t: 50 if abs(t - 0.06) < 5e-4 else 0), 0.5)
+    down = res.events[1]
+    assert down.time >= 0.16 - 1e-9
+    assert res.max_fired_fraction == pytest.approx(0.05)
+
+
+def test_high_windowed_rate_keeps_micro_mode():
+    # 3 spikes per step among 1000 at dt = 1e-3 is a rate of 3 > n_down = 2.
+    res = _run(_fake_macro(_burst), _fake_micro(lambda t: 3 if t < 0.4 else 1), 0.8)
+    assert res.events[1].time >= 0.4
+
+
+def test_premature_switch_back_is_undone_not_repeated():
+    # The macro rate is above n_up whenever it is asked after t = 0.035: every return to macro
+    # is premature. The solver must undo it instead of chattering between the two modes.
+    res = _run(_fake_macro(lambda t: 1.0 if t < 0.035 else 50.0), _fake_micro(lambda t: 0), 1.0)
+    assert len(res.events) == 1
+    assert res.events[0].direction == "macro->micro"
+    assert np.all(res.micro[res.time > 0.04])
+
+
+def test_forced_round_trip():
+    res = _run(_fake_macro(lambda t: 1.0), _fake_micro(lambda t: 1), 0.5,
+               force_micro=(0.1, 0.2))
+    assert [(e.direction, e.reason) for e in res.events] == [
+        ("macro->micro", "forced"), ("micro->macro", "forced")]
+    assert res.events[0].time == pytest.approx(0.1)
+    assert res.events[1].time == pytest.approx(0.2)
+    assert res.micro[(res.time > 0.1 + 1e-9) & (res.time < 0.2 - 1e-9)].all()
+    assert not res.micro[res.time > 0.2 + 1e-9].any()
+    # Densities are recorded through the micro phase (reconstructed), on the macro grid.
+    assert res.density.shape == (res.density_time.size, GRID.size)
+    assert res.density_micro.sum() >= 9
+    np.testing.assert_allclose(H * res.density.sum(axis=1), 1.0, rtol=1e-10)
+
+
+def test_micro_step_resolves_the_input():
+    # T8: a pulse of 100 for 0.01 needs dt <= 2e-4 (|I| dt <= sqrt(2 a dt)); at 1e-3 the number
+    # of MFEs during the pulse is wrong by ~50 %.
+    assert max_micro_step(NLIFParams(b=1.5, current=Pulse(amplitude=100, start=1, stop=1.01))) \
+        == pytest.approx(2e-4)
+    assert max_micro_step(NLIFParams(b=1.5, current=Pulse(amplitude=40, start=1, stop=1.02))) \
+        == pytest.approx(1e-3)
+    # A pulse must span 20 steps even when it is weak.
+    assert max_micro_step(NLIFParams(b=1.5, current=Pulse(amplitude=1, start=1, stop=1.002))) \
+        == pytest.approx(1e-4)
+    assert max_micro_step(NLIFParams(b=1.5, current=Periodic(amplitude=6, period=1))) == 1e-3
+    assert max_micro_step(NLIFParams(b=1.5)) == 1e-3
