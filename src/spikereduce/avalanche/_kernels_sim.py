@@ -1,0 +1,319 @@
+"""Compiled event simulation of the EHE avalanche network (spec avalanche.md §1.2, §2.1, §2.8).
+
+Plain-array numba kernels: synchronous-generation cascades on dense W^T rows or on sparse
+out-neighbour lists (CSR of W^T), the drive loop, relaxation onto the phase space D, the
+burning test, and the two exact i.i.d. samplers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+# status codes returned by the kernels
+OK = 0
+REFIRED = 1  # a unit fired twice in one avalanche: the drive or weights violate A1/A2
+
+
+@njit(cache=True)
+def _generations(dense, WT, indptr, indices, data, u, cur, ncur, nxt, stamp, buf, limit):
+    """Run a cascade whose first generation ``cur[:ncur]`` is at or above threshold.
+
+    Each generation is reset (u -= 1) before its spikes are delivered all at once; the units at
+    or above threshold afterwards form the next generation. Spikes go to ``buf`` in firing order.
+    Returns (size, duration); size = -1 if more than ``limit`` spikes occurred.
+    """
+    N = u.shape[0]
+    size = 0
+    dur = 0
+    while ncur > 0:
+        dur += 1
+        if size + ncur > limit:
+            return -1, dur
+        for a in range(ncur):
+            k = cur[a]
+            u[k] -= 1.0
+            if size < buf.shape[0]:
+                buf[size] = k
+            size += 1
+        nn = 0
+        if dense:
+            for a in range(ncur):
+                row = WT[cur[a]]
+                for j in range(N):
+                    u[j] += row[j]
+            for j in range(N):
+                if u[j] >= 1.0:
+                    nxt[nn] = j
+                    nn += 1
+        else:
+            # stamp[j] == g marks j as already examined in this generation; stamp[N] counts
+            # generations over the whole run so stamps never need clearing
+            stamp[N] += 1
+            g = stamp[N]
+            for a in range(ncur):
+                k = cur[a]
+                for q in range(indptr[k], indptr[k + 1]):
+                    u[indices[q]] += data[q]
+            for a in range(ncur):
+                k = cur[a]
+                for q in range(indptr[k], indptr[k + 1]):
+                    j = indices[q]
+                    if stamp[j] != g and u[j] >= 1.0:
+                        stamp[j] = g
+                        nxt[nn] = j
+                        nn += 1
+        for a in range(nn):
+            cur[a] = nxt[a]
+        ncur = nn
+    return size, dur
+
+
+@njit(cache=True)
+def relax(dense, WT, indptr, indices, data, u):
+    """Fire every unit at or above threshold until none is left (Relax of spec §2.1), in place.
+
+    Unlike an avalanche, relaxing (I - W)x + W1 can fire a unit many times (tens of times on a
+    torus near alpha = 1); it terminates because every firing dissipates 1 - d_j > 0.
+    Returns the number of spikes.
+    """
+    N = u.shape[0]
+    cur = np.empty(N, dtype=np.int64)
+    nxt = np.empty(N, dtype=np.int64)
+    stamp = np.full(N + 1, -1, dtype=np.int64)
+    buf = np.empty(1, dtype=np.int64)
+    ncur = 0
+    for j in range(N):
+        if u[j] >= 1.0:
+            cur[ncur] = j
+            ncur += 1
+    size, dur = _generations(dense, WT, indptr, indices, data, u, cur, ncur, nxt, stamp, buf,
+                             np.int64(1) << 62)
+    return size
+
+
+@njit(cache=True)
+def simulate_kernel(dense, WT, indptr, indices, data, u, cum_p, uniform, delta, random_amp,
+                    n_av, seed, record):
+    """Drive one unit per step until ``n_av`` avalanches have occurred (spec §1.2).
+
+    ``seed >= 0`` seeds numba's generator (first chunk only; later chunks continue its stream).
+    Returns sizes, durations, start units, the spikes of all avalanches in firing order (if
+    ``record``), the number of drive steps and a status code.
+    """
+    if seed >= 0:
+        np.random.seed(seed)
+    N = u.shape[0]
+    sizes = np.empty(n_av, dtype=np.int32)
+    durs = np.empty(n_av, dtype=np.int32)
+    starts = np.empty(n_av, dtype=np.int32)
+    cap = max(16, 4 * n_av) if record else 1
+    units = np.empty(cap, dtype=np.int32)
+    used = 0
+    cur = np.empty(N, dtype=np.int64)
+    nxt = np.empty(N, dtype=np.int64)
+    stamp = np.full(N + 1, -1, dtype=np.int64)
+    buf = np.empty(N, dtype=np.int64)
+    steps = np.int64(0)
+    a = 0
+    while a < n_av:
+        steps += 1
+        if uniform:
+            i = np.random.randint(0, N)
+        else:
+            i = np.searchsorted(cum_p, np.random.random(), side="right")
+            if i >= N:
+                i = N - 1
+        if random_amp:
+            u[i] += delta * np.random.random()
+        else:
+            u[i] += delta
+        if u[i] < 1.0:
+            continue
+        cur[0] = i
+        size, dur = _generations(dense, WT, indptr, indices, data, u, cur, 1, nxt, stamp, buf, N)
+        if size < 0:
+            return sizes[:a], durs[:a], starts[:a], units[:used], steps, REFIRED
+        sizes[a] = size
+        durs[a] = dur
+        starts[a] = i
+        if record:
+            if used + size > units.shape[0]:
+                grown = np.empty(max(2 * units.shape[0], used + size), dtype=np.int32)
+                grown[:used] = units[:used]
+                units = grown
+            for q in range(size):
+                units[used + q] = buf[q]
+            used += size
+        a += 1
+    return sizes, durs, starts, units[:used], steps, OK
+
+
+@njit(cache=True)
+def drive_sequence(WT, u, drive_units, amplitudes):
+    """Dense simulation along a given drive sequence; returns the state after every step and
+    the avalanche size of every step (0 when nothing fired). Used to check the torus map."""
+    T = drive_units.shape[0]
+    N = u.shape[0]
+    states = np.empty((T, N))
+    sizes = np.zeros(T, dtype=np.int64)
+    cur = np.empty(N, dtype=np.int64)
+    nxt = np.empty(N, dtype=np.int64)
+    stamp = np.full(N + 1, -1, dtype=np.int64)
+    buf = np.empty(N, dtype=np.int64)
+    dummy_i = np.zeros(1, dtype=np.int64)
+    dummy_f = np.zeros(1)
+    for t in range(T):
+        i = drive_units[t]
+        u[i] += amplitudes[t]
+        if u[i] >= 1.0:
+            cur[0] = i
+            size, dur = _generations(True, WT, dummy_i, dummy_i, dummy_f, u, cur, 1, nxt, stamp,
+                                     buf, N)
+            sizes[t] = size
+        states[t] = u
+    return states, sizes
+
+
+@njit(cache=True)
+def burning_test(W, u, skip=-1):
+    """True iff u lies in the inhabited region D of the network without unit ``skip`` (§2.2).
+
+    Start from S = all units and delete any j with u_j >= sum_{k in S} W_jk; u is in D iff S
+    empties. inS is kept up to date so the whole test is O(N^2).
+    """
+    N = W.shape[0]
+    inS = np.zeros(N)
+    alive = np.ones(N, dtype=np.bool_)
+    if skip >= 0:
+        alive[skip] = False
+    for j in range(N):
+        s = 0.0
+        for k in range(N):
+            if alive[k]:
+                s += W[j, k]
+        inS[j] = s
+    n_alive = N - (1 if skip >= 0 else 0)
+    changed = True
+    while changed and n_alive > 0:
+        changed = False
+        for j in range(N):
+            if alive[j] and u[j] >= inS[j]:
+                alive[j] = False
+                n_alive -= 1
+                changed = True
+                for r in range(N):
+                    inS[r] -= W[r, j]
+    return n_alive == 0
+
+
+@njit(cache=True)
+def torus_sampler_kernel(W, WT, cum_p, delta, random_amp, n_av, seed):
+    """Exact i.i.d. avalanches (spec §2.8.1): x ~ U[0,1)^N, u = Relax((I - W)x + W1), then one
+    drive step; trials that trigger nothing are discarded. Returns sizes, durations, starts,
+    spikes in firing order, the number of trials and a status code."""
+    np.random.seed(seed)
+    N = W.shape[0]
+    sizes = np.empty(n_av, dtype=np.int32)
+    durs = np.empty(n_av, dtype=np.int32)
+    starts = np.empty(n_av, dtype=np.int32)
+    units = np.empty(n_av * 4 + 16, dtype=np.int32)
+    used = 0
+    cur = np.empty(N, dtype=np.int64)
+    nxt = np.empty(N, dtype=np.int64)
+    stamp = np.full(N + 1, -1, dtype=np.int64)
+    buf = np.empty(N, dtype=np.int64)
+    dummy_i = np.zeros(1, dtype=np.int64)
+    dummy_f = np.zeros(1)
+    x = np.empty(N)
+    u = np.empty(N)
+    trials = np.int64(0)
+    a = 0
+    while a < n_av:
+        trials += 1
+        for j in range(N):
+            x[j] = np.random.random()
+        for j in range(N):
+            s = x[j]
+            for k in range(N):
+                s += W[j, k] * (1.0 - x[k])
+            u[j] = s
+        ncur = 0
+        for j in range(N):
+            if u[j] >= 1.0:
+                cur[ncur] = j
+                ncur += 1
+        _generations(True, WT, dummy_i, dummy_i, dummy_f, u, cur, ncur, nxt, stamp, buf,
+                     np.int64(1) << 62)
+        i = np.searchsorted(cum_p, np.random.random(), side="right")
+        if i >= N:
+            i = N - 1
+        u[i] += delta * np.random.random() if random_amp else delta
+        if u[i] < 1.0:
+            continue
+        cur[0] = i
+        size, dur = _generations(True, WT, dummy_i, dummy_i, dummy_f, u, cur, 1, nxt, stamp, buf,
+                                 N)
+        if size < 0:
+            return sizes[:a], durs[:a], starts[:a], units[:used], trials, REFIRED
+        sizes[a] = size
+        durs[a] = dur
+        starts[a] = i
+        if used + size > units.shape[0]:
+            grown = np.empty(2 * units.shape[0] + size, dtype=np.int32)
+            grown[:used] = units[:used]
+            units = grown
+        for q in range(size):
+            units[used + q] = buf[q]
+        used += size
+        a += 1
+    return sizes, durs, starts, units[:used], trials, OK
+
+
+@njit(cache=True)
+def rejection_sampler_kernel(W, WT, cum_start, n_av, seed):
+    """Exact i.i.d. avalanches (spec §2.8.2): start i with probability ~ p_i det((I-W)_{-i,-i}),
+    u_{-i} uniform conditioned on the burning test of the network without i, u_i = 1."""
+    np.random.seed(seed)
+    N = W.shape[0]
+    sizes = np.empty(n_av, dtype=np.int32)
+    durs = np.empty(n_av, dtype=np.int32)
+    starts = np.empty(n_av, dtype=np.int32)
+    units = np.empty(n_av * 4 + 16, dtype=np.int32)
+    used = 0
+    cur = np.empty(N, dtype=np.int64)
+    nxt = np.empty(N, dtype=np.int64)
+    stamp = np.full(N + 1, -1, dtype=np.int64)
+    buf = np.empty(N, dtype=np.int64)
+    dummy_i = np.zeros(1, dtype=np.int64)
+    dummy_f = np.zeros(1)
+    u = np.empty(N)
+    draws = np.int64(0)
+    for a in range(n_av):
+        i = np.searchsorted(cum_start, np.random.random(), side="right")
+        if i >= N:
+            i = N - 1
+        while True:
+            draws += 1
+            for j in range(N):
+                u[j] = np.random.random()
+            u[i] = 0.0
+            if burning_test(W, u, i):
+                break
+        u[i] = 1.0
+        cur[0] = i
+        size, dur = _generations(True, WT, dummy_i, dummy_i, dummy_f, u, cur, 1, nxt, stamp, buf,
+                                 N)
+        if size < 0:
+            return sizes[:a], durs[:a], starts[:a], units[:used], draws, REFIRED
+        sizes[a] = size
+        durs[a] = dur
+        starts[a] = i
+        if used + size > units.shape[0]:
+            grown = np.empty(2 * units.shape[0] + size, dtype=np.int32)
+            grown[:used] = units[:used]
+            units = grown
+        for q in range(size):
+            units[used + q] = buf[q]
+        used += size
+    return sizes, durs, starts, units[:used], draws, OK

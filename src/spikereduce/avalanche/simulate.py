@@ -1,0 +1,258 @@
+"""Event simulation of the EHE avalanche network with arbitrary weights (spec avalanche.md §1.2).
+
+``simulate`` validates W, p and delta (conditions A1-A2), warns about resonant constant
+amplitudes (§2.1, TC-12), starts from the exact stationary law (§2.8.1) and runs the compiled
+dense or sparse kernel; the result is an :class:`AvalancheRecord` convertible to a Dataset.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+import xarray as xr
+
+from ..errors import NumericalError, ParameterError
+from ..io import PhaseTimer, make_dataset
+from ..params import check_int
+from ..progress import chunk_bounds, progress_bar
+from ..seeding import streams
+from . import _kernels_sim as K
+from ._checks import as_delta, as_distribution, as_weights, row_sums
+
+# dense W^T rows are faster than neighbour lists when most entries are non-zero
+_DENSE_FILL = 0.25
+_DENSE_MAX_N = 2000
+
+
+class ResonanceWarning(UserWarning):
+    """A constant drive amplitude makes the torus translation non-ergodic (spec §2.1, TC-12)."""
+
+
+@dataclass
+class AvalancheRecord:
+    """Avalanches of one run: per-avalanche arrays plus the assemblies in CSR form.
+
+    ``units[offsets[a]:offsets[a+1]]`` are the units of avalanche ``a`` in firing order (each
+    fires once under A1-A2, so this is the assembly J). ``n_steps`` is the number of drive steps.
+    """
+
+    sizes: np.ndarray
+    durations: np.ndarray
+    start_units: np.ndarray
+    N: int
+    delta: float
+    random_amplitude: bool
+    n_steps: int
+    seed: int
+    units: np.ndarray | None = None
+    offsets: np.ndarray | None = None
+    p: np.ndarray | None = None
+    timings: PhaseTimer = field(default_factory=PhaseTimer)
+    sampler: str = "dynamics"
+
+    def __len__(self) -> int:
+        return int(self.sizes.size)
+
+    @property
+    def assemblies(self) -> list[np.ndarray]:
+        """Assembly of every avalanche as a sorted array of unit indices."""
+        if self.units is None or self.offsets is None:
+            raise ParameterError("record_assemblies", False, "True to keep assemblies")
+        return [np.sort(self.units[a:b]) for a, b in zip(self.offsets[:-1], self.offsets[1:],
+                                                          strict=True)]
+
+    def assembly_masks(self) -> np.ndarray:
+        """Assemblies as int64 bitmasks (bit j set iff unit j fired); needs N <= 62."""
+        if self.units is None or self.offsets is None:
+            raise ParameterError("record_assemblies", False, "True to keep assemblies")
+        if self.N > 62:
+            raise ParameterError("N", self.N, "<= 62 for bitmask assemblies")
+        bits = np.left_shift(np.int64(1), self.units.astype(np.int64))
+        return np.add.reduceat(bits, self.offsets[:-1]) if len(self) else bits[:0]
+
+    @property
+    def avalanche_rate(self) -> float:
+        """Avalanches per drive step (compare with theory.trigger_rate)."""
+        return len(self) / self.n_steps if self.n_steps else float("nan")
+
+    def to_dataset(self, params: Any = None, **attrs: Any) -> xr.Dataset:
+        """Dataset on an ``avalanche`` dimension (sizes, durations, start units); assemblies as a
+        flat ``spike_unit`` array with ``assembly_offset`` (CSR)."""
+        data = {
+            "size": ("avalanche", self.sizes, {"units": "spikes"}),
+            "duration": ("avalanche", self.durations, {"units": "generations"}),
+            "start_unit": ("avalanche", self.start_units),
+        }
+        if self.units is not None:
+            data["spike_unit"] = ("spike", self.units, {"description": "units in firing order"})
+            data["assembly_offset"] = ("avalanche_edge", self.offsets)
+        return make_dataset(
+            data, {"avalanche": np.arange(len(self))}, family="avalanche",
+            model=attrs.pop("model", "network"), params=params, seed=self.seed,
+            timings=self.timings, N=self.N, delta=self.delta,
+            random_amplitude=int(self.random_amplitude), n_steps=int(self.n_steps),
+            sampler=self.sampler, **attrs)
+
+
+def resonances(W: Any, delta: float, *, max_m: int = 64, tol: float = 1e-6,
+               max_pairs_n: int = 64) -> list[tuple[np.ndarray, float]]:
+    """Small integer vectors m with delta G^T m within ``tol`` of Z^N (spec §2.1, TC-12).
+
+    Such an m is a conserved character of the torus translation: with a constant amplitude the
+    dynamics is then not ergodic and simulated statistics carry a bias that grows with time. The
+    search covers m = q e_i, q (e_i - e_j) and q (e_i + e_j) for q <= max_m (pairs only while
+    N <= max_pairs_n, otherwise pairs with unit 0 and the all-ones direction); it is a detector
+    for the structured cases (homogeneous, circulant, lattice networks), not a proof of
+    ergodicity. Returns (m, distance) pairs, most resonant first.
+    """
+    Wm = as_weights(W)
+    N = Wm.shape[0]
+    IWt = (sp.identity(N, format="csc") - Wm.T.tocsc()) if sp.issparse(Wm) else np.eye(N) - Wm.T
+    dirs: list[np.ndarray] = []
+    if N <= max_pairs_n:
+        eye = np.eye(N)
+        dirs += [eye[i] for i in range(N)]
+        for i in range(N):
+            for j in range(i + 1, N):
+                dirs += [eye[i] - eye[j], eye[i] + eye[j]]
+    else:
+        e0 = np.zeros(N)
+        e0[0] = 1.0
+        dirs.append(e0)
+        nb = Wm[:, [0]].nonzero()[0] if sp.issparse(Wm) else np.flatnonzero(Wm[:, 0])
+        for j in list(nb[:4]) + [N // 2]:
+            if j != 0:
+                v = e0.copy()
+                v[j] -= 1.0
+                dirs.append(v)
+        dirs.append(np.ones(N))
+    D = np.stack(dirs, axis=1)
+    if sp.issparse(IWt):
+        from scipy.sparse.linalg import splu
+
+        Y = splu(IWt).solve(D)
+    else:
+        Y = np.linalg.solve(IWt, D)
+    found = []
+    for q in range(1, max_m + 1):
+        Z = q * delta * Y
+        dist = np.abs(Z - np.round(Z)).max(axis=0)
+        for c in np.flatnonzero(dist < tol):
+            found.append((q * D[:, c], float(dist[c])))
+        if found:
+            break
+    found.sort(key=lambda t: (np.abs(t[0]).sum(), t[1]))
+    return found
+
+
+def _csr_out(Wm: np.ndarray | sp.csr_array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Out-neighbour lists: CSR of W^T (row k lists the units j receiving W[j, k])."""
+    WT = sp.csr_array(Wm.T) if sp.issparse(Wm) else sp.csr_array(Wm.T)
+    WT.sum_duplicates()
+    WT.eliminate_zeros()
+    return (WT.indptr.astype(np.int64), WT.indices.astype(np.int64),
+            WT.data.astype(np.float64))
+
+
+def stationary_state(W: Any, rng: np.random.Generator) -> np.ndarray:
+    """A state drawn from the stationary law (uniform on D): Relax((I - W) x + W1), x ~ U[0,1)^N
+    (spec §2.1, §2.8.1), so no burn-in is needed."""
+    Wm = as_weights(W)
+    N = Wm.shape[0]
+    x = rng.random(N)
+    u = np.ascontiguousarray(x + Wm @ (1.0 - x), dtype=np.float64)
+    dense, WT, indptr, indices, data = _representation(Wm)
+    K.relax(dense, WT, indptr, indices, data, u)
+    return u
+
+
+def _representation(Wm):
+    N = Wm.shape[0]
+    nnz = Wm.nnz if sp.issparse(Wm) else int(np.count_nonzero(Wm))
+    dense = N <= _DENSE_MAX_N and nnz >= _DENSE_FILL * N * N
+    if dense:
+        Wd = Wm.toarray() if sp.issparse(Wm) else Wm
+        WT = np.ascontiguousarray(Wd.T)
+        z_i = np.zeros(1, dtype=np.int64)
+        return True, WT, z_i, z_i, np.zeros(1)
+    indptr, indices, data = _csr_out(Wm)
+    return False, np.zeros((1, 1)), indptr, indices, data
+
+
+def simulate(W: Any, n_avalanches: int, *, delta: float | None = None, p: Any = None,
+             random_amplitude: bool = True, seed: int = 0, u0: Any = None,
+             record_assemblies: bool = True, check_resonance: bool = True,
+             progress: bool | None = None) -> AvalancheRecord:
+    """Simulate the driven EHE network until ``n_avalanches`` avalanches have occurred.
+
+    Each drive step picks unit i with probability p_i (uniform if None) and adds delta*U(0,1)
+    (``random_amplitude``, the default, which guarantees ergodicity) or the constant delta.
+    ``delta`` defaults to 1 - max row sum, the largest admissible value (A2). The initial state
+    is drawn from the stationary law unless ``u0`` is given. Potentials are in units of the
+    threshold (U = 1); sizes count spikes, durations count synchronous generations.
+    """
+    timer = PhaseTimer()
+    with timer("validate"):
+        Wm = as_weights(W)
+        N = Wm.shape[0]
+        n_av = check_int("n_avalanches", n_avalanches, lo=1)
+        pv = as_distribution(p, N)
+        d = as_delta(delta, Wm)
+        st = streams(seed)
+        if u0 is None:
+            u = stationary_state(Wm, st.numpy)
+        else:
+            u = np.array(u0, dtype=np.float64).ravel()
+            if u.size != N or not np.all(np.isfinite(u)) or np.any(u >= 1.0) or np.any(u < 0):
+                raise ParameterError("u0", "out of range", f"N = {N} potentials in [0, 1)")
+        if not random_amplitude and check_resonance:
+            res = resonances(Wm, d)
+            if res:
+                m, dist = res[0]
+                warnings.warn(
+                    f"constant amplitude delta = {d!r} is resonant: delta G^T m is within "
+                    f"{dist:.1e} of an integer vector for m = {np.round(m).astype(int).tolist()}"
+                    f"{'' if N <= 12 else ' (abridged)'}; the dynamics is not ergodic and "
+                    "avalanche statistics will be biased. Use random_amplitude=True.",
+                    ResonanceWarning, stacklevel=2)
+    dense, WT, indptr, indices, data = _representation(Wm)
+    uniform = bool(np.all(pv == pv[0]))
+    cum_p = np.cumsum(pv)
+    cum_p[-1] = 1.0
+    parts = []
+    n_steps = 0
+    with progress_bar(n_av, "avalanches", enabled=progress, unit="points") as bar:
+        done = 0
+        for c, (a, b) in enumerate(chunk_bounds(n_av, 20 if n_av >= 200_000 else 1)):
+            with timer("simulate" if c else "compile+simulate"):
+                out = K.simulate_kernel(dense, WT, indptr, indices, data, u, cum_p, uniform,
+                                        d, bool(random_amplitude), b - a,
+                                        st.kernel_seed if c == 0 else -1,
+                                        bool(record_assemblies))
+            sizes, durs, starts, units, steps, status = out
+            if status != K.OK:
+                raise NumericalError(
+                    "a unit fired twice within one avalanche: W and delta violate the "
+                    "admissibility conditions A1-A2", time=float(n_steps + steps))
+            parts.append((sizes, durs, starts, units))
+            n_steps += int(steps)
+            done += b - a
+            bar.update(done)
+    sizes = np.concatenate([q[0] for q in parts])
+    rec = AvalancheRecord(
+        sizes=sizes, durations=np.concatenate([q[1] for q in parts]),
+        start_units=np.concatenate([q[2] for q in parts]), N=N, delta=d,
+        random_amplitude=bool(random_amplitude), n_steps=n_steps, seed=int(seed), p=pv,
+        timings=timer)
+    if record_assemblies:
+        rec.units = np.concatenate([q[3] for q in parts])
+        rec.offsets = np.concatenate(([0], np.cumsum(sizes, dtype=np.int64)))
+    return rec
+
+
+def max_row_sum(W: Any) -> float:
+    return float(row_sums(as_weights(W)).max())
