@@ -1,0 +1,164 @@
+"""The finite balanced network of 2n neurons simulated by τ-leaping (exact per-edge law).
+
+Spec balanced.md §1.3 (dynamics), §1.5 (Gaussian initial data), §1.7 (algorithm, step rule),
+T9 (shared-spike negative control, ``edges="shared"``).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from ..errors import NumericalError, ParameterError
+from ..io import PhaseTimer, make_dataset
+from ..params import check_choice, check_int, check_positive, check_real, check_seed
+from ..progress import chunk_bounds, progress_bar
+from ..seeding import streams
+from . import _network_kernel as _k
+from .kernels import sigmoid_code
+from .limit import _DESCRIPTIONS, TIME_UNITS, _Model, _state
+from .params import BalancedParams
+
+STEP_RULE = 0.1  # sqrt(n) |D| dt above this: the fast balance relaxation is not resolved
+_COLUMNS = ("m_E", "m_I", "v_E", "v_I", "r_E", "r_I", "drift", "D")
+
+
+def simulate_network(params: BalancedParams, n: int, t_max: float, *, y0: Any,
+                     dt: float = 1e-3, seed: int = 0, index: int = 0, record_dt: float = 0.01,
+                     snapshot_times: Sequence[float] = (), edges: str = "independent",
+                     on_loss_of_balance: str = "warn", progress: bool | None = None
+                     ) -> xr.Dataset:
+    """Simulate n E and n I neurons from i.i.d. Gaussian states y0 = (m_E, m_I, v_E, v_I).
+
+    Returns a Dataset over ``time`` (every ``record_dt``) with the empirical means and variances
+    (ddof 0) m_E, m_I, v_E, v_I, the mean rates r_E, r_I (1/time), the integrated common drift
+    ``drift`` = int_0^t sqrt(n) G_n ds and the empirical balance stiffness ``D``; with
+    ``snapshot_times`` also the states ``x_E``, ``x_I`` at those times.
+
+    ``edges="independent"`` is the model (one Poisson process per ordered pair);
+    ``edges="shared"`` is the negative control of spec T9 (each neuron's spikes hit all targets).
+    The step rule sqrt(n) |D| dt <= 0.1 is checked at the start (ParameterError on ``dt``).
+    D >= 0 at the start (loss of balance, spec T10) warns by default, raises with
+    ``on_loss_of_balance="raise"``, and is recorded in ``attrs["balance_lost"]`` either way.
+    """
+    if not isinstance(params, BalancedParams):
+        raise ParameterError("params", type(params).__name__, "a BalancedParams")
+    n = check_int("n", n, lo=2)
+    t_max = check_positive("t_max", t_max)
+    dt = check_real("dt", dt, lo=0.0, lo_open=True, hi=t_max)
+    seed = check_seed(seed)
+    index = check_int("index", index, lo=0)
+    record_dt = check_real("record_dt", record_dt, lo=0.0, lo_open=True)
+    check_choice("edges", edges, ("independent", "shared"))
+    check_choice("on_loss_of_balance", on_loss_of_balance, ("raise", "warn", "ignore"))
+    mE0, mI0, vE0, vI0 = _state(y0)
+    n_steps = int(round(t_max / dt))
+    if abs(n_steps * dt - t_max) > 1e-9 * t_max:
+        raise ParameterError("dt", dt, f"a divisor of t_max = {t_max:g}")
+    stride = max(1, int(round(record_dt / dt)))
+    if abs(stride * dt - record_dt) > 1e-9 * record_dt and record_dt > dt:
+        raise ParameterError("record_dt", record_dt, f"a multiple of dt = {dt:g}")
+    if n_steps % stride:
+        raise ParameterError("record_dt", record_dt, f"a divisor of t_max = {t_max:g}")
+    snaps = np.atleast_1d(np.asarray(snapshot_times, dtype=float))
+    snap_steps = np.rint(snaps / dt).astype(np.int64)
+    if snaps.size and (np.any(~np.isfinite(snaps)) or np.any(snaps < 0) or np.any(snaps > t_max)
+                       or np.any(np.abs(snap_steps * dt - snaps) > 1e-9 + 1e-9 * t_max)):
+        raise ParameterError("snapshot_times", snaps.tolist(), f"multiples of dt in [0, {t_max:g}]")
+
+    model = _Model(params)
+    D0 = float(model.parts(np.array([mE0, mI0, vE0, vI0]))["D"])
+    rule = math.sqrt(n) * abs(D0) * dt
+    if rule > STEP_RULE:
+        raise ParameterError("dt", dt, f"<= {STEP_RULE / (math.sqrt(n) * abs(D0)):.3g} "
+                             f"(step rule sqrt(n) |D| dt <= {STEP_RULE}; here {rule:.3g})")
+    balance_lost = not D0 < 0
+    if balance_lost:
+        msg = (f"loss of balance: D = {D0:.4g} >= 0 at the start; the balanced manifold repels "
+               "and the network has no n-independent limit (spec T10)")
+        if on_loss_of_balance == "raise":
+            raise NumericalError(msg, time=0.0)
+        if on_loss_of_balance == "warn":
+            warnings.warn(msg, RuntimeWarning, stacklevel=2)
+
+    timer = PhaseTimer()
+    st = streams(seed, index)
+    with timer("initial"):
+        xE = mE0 + math.sqrt(vE0) * st.numpy.standard_normal(n)
+        xI = mI0 + math.sqrt(vI0) * st.numpy.standard_normal(n)
+    pE = np.array(params.population("E"))
+    pI = np.array(params.population("I"))
+    out = np.full((n_steps // stride + 1, len(_COLUMNS)), np.nan)
+    snapE = np.empty((snaps.size, n))
+    snapI = np.empty((snaps.size, n))
+    cap = _k.table_size(n * max(pE[2], pI[2]) * dt)
+    tables = [np.zeros(cap), np.zeros(cap), np.zeros(cap, dtype=np.int64),
+              np.zeros(cap), np.zeros(cap), np.zeros(cap, dtype=np.int64)]
+    fE = np.empty(n)
+    fI = np.empty(n)
+    drift = np.zeros(1)
+    code = sigmoid_code(params.sigmoid)
+    tab = _k.phi_table()
+    rs = _k.rng_state(st.kernel_seed)
+    with timer("compile"):
+        _compile()
+    with timer("simulate"), progress_bar(t_max, "balanced network", enabled=progress) as bar:
+        for a, b in chunk_bounds(n_steps, 50):
+            _k.run_chunk(xE, xI, fE, fI, code, tab, pE, pI, float(params.nu), dt, a, b, stride,
+                         out, snap_steps, snapE, snapI, drift, rs, edges == "shared", *tables)
+            bar.update(b * dt)
+    if not np.all(np.isfinite(out)):
+        bad = int(np.argmax(~np.all(np.isfinite(out), axis=1)))
+        raise NumericalError("network state became non-finite", time=bad * stride * dt)
+
+    t = np.arange(out.shape[0]) * stride * dt
+    data: dict[str, Any] = {name: ("time", out[:, i]) for i, name in enumerate(_COLUMNS)}
+    coords: dict[str, Any] = {"time": t}
+    if snaps.size:
+        data["x_E"] = (("snapshot_time", "neuron"), snapE)
+        data["x_I"] = (("snapshot_time", "neuron"), snapI)
+        coords["snapshot_time"] = snap_steps * dt
+    rule_max = float(np.max(np.sqrt(n) * np.abs(out[:, 7]) * dt))
+    if rule_max > STEP_RULE and not balance_lost:
+        warnings.warn(f"step rule sqrt(n) |D| dt reached {rule_max:.3g} > {STEP_RULE} during "
+                      "the run; reduce dt", RuntimeWarning, stacklevel=2)
+    ds = make_dataset(data, coords, family="balanced", model="network",
+                      params=params.to_dict(), seed=seed, timings=timer, time_units=TIME_UNITS,
+                      n=n, dt=dt, index=index, edges=edges, y0=[mE0, mI0, vE0, vI0],
+                      initial_D=D0, step_rule_initial=rule, step_rule_max=rule_max,
+                      balance_lost=int(balance_lost), neuron_steps=2 * n * n_steps)
+    for name, (text, units) in _DESCRIPTIONS.items():
+        if name in ds:
+            ds[name].attrs.update(long_name=text.replace("mean ", "empirical mean ", 1),
+                                  units=units)
+    ds["drift"].attrs.update(long_name="integrated common drift int sqrt(n) G_n dt", units="1")
+    ds["D"].attrs.update(long_name="empirical balance stiffness w_E <f_E'> - w_I <f_I'>",
+                         units="1/time")
+    return ds
+
+
+_COMPILED = False
+
+
+def _compile() -> None:
+    """Compile (or load from cache) the kernel on a tiny problem, so timings separate it."""
+    global _COMPILED
+    if _COMPILED:
+        return
+    n = 4
+    x = np.zeros(n)
+    p = np.array([1.0, 0.0, 1.0, 1.0, 0.0, 1.0])
+    cap = _k.table_size(1.0)
+    tab = _k.phi_table()
+    for code in (0, 1):
+        _k.run_chunk(x.copy(), x.copy(), np.empty(n), np.empty(n), code, tab, p, p, 0.0, 0.01, 0,
+                     1, 1, np.zeros((2, 8)), np.zeros(0, dtype=np.int64), np.empty((0, n)),
+                     np.empty((0, n)), np.zeros(1), _k.rng_state(1), False, np.zeros(cap),
+                     np.zeros(cap), np.zeros(cap, dtype=np.int64), np.zeros(cap),
+                     np.zeros(cap), np.zeros(cap, dtype=np.int64))
+    _COMPILED = True
