@@ -1,0 +1,31 @@
+"""markov: the E/I pending-spike network, its Markov approximation and the dsODE reduction.
+
+Chang, Li, Wang, Tao & Xiao (2024/2025), "Minimizing information loss reduces spiking neuronal
+networks to differential equations"; see ``specs/markov.md``.
+"""
+
+from .bifurcation import bifurcation
+from .dsode import simulate_dsode
+from .kernel import transition
+from .moments import integrate_moments, steady_moments
+from .network import fixed_connectivity, simulate_network
+from .observables import BEAT_EDGES, MFEPeaks, firing_rates, mfe_peaks, ssi, summary
+from .params import SYNAPSES, MarkovParams
+
+__all__ = [
+    "BEAT_EDGES",
+    "MFEPeaks",
+    "MarkovParams",
+    "SYNAPSES",
+    "bifurcation",
+    "firing_rates",
+    "fixed_connectivity",
+    "integrate_moments",
+    "mfe_peaks",
+    "simulate_dsode",
+    "simulate_network",
+    "ssi",
+    "steady_moments",
+    "summary",
+    "transition",
+]

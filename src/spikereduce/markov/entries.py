@@ -1,0 +1,130 @@
+"""CLI/sweep entry points of the markov family: run (snn, sde, dsode, bifurcation), demo, compare.
+
+Run entries return the simulation Dataset plus scalar read-outs (nu_E, nu_I, ssi_E, ssi_I,
+mfe_rate, mean_H_*) and the beat histogram, so one p_EI point is one call (spec §2.5, §3.1).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import xarray as xr
+
+from ..analysis.compare import Comparison, ComparisonRow
+from ..config import RunConfig
+from ..io import save
+from ..params import check_choice, check_positive, check_real, check_seed
+from ..plot import save_png
+from ..registry import SummaryRow, register_compare, register_demo, register_run
+from .bifurcation import bifurcation
+from .dsode import simulate_dsode
+from .figures import bifurcation_figure, raster_rates_figure, rates_figure, run_figure
+from .network import simulate_network
+from .observables import mfe_peaks, summary, with_summary
+from .params import MarkovParams
+
+
+def _network_run(cfg: RunConfig, model: str) -> xr.Dataset:
+    params = MarkovParams(**cfg.params)
+    opts = cfg.kwargs_for(simulate_network, exclude=("params", "seed", "model"))
+    return with_summary(simulate_network(params, seed=cfg.seed, model=model, **opts))
+
+
+@register_run("markov", "snn", figure=run_figure,
+              description="E/I pending-spike network (spec §1.3-1.4), with rates/SSI/beats")
+def run_snn(cfg: RunConfig) -> xr.Dataset:
+    return _network_run(cfg, "snn")
+
+
+@register_run("markov", "sde", figure=run_figure,
+              description="Markov-approximated SDE network (spec §2.3, level b)")
+def run_sde(cfg: RunConfig) -> xr.Dataset:
+    return _network_run(cfg, "sde")
+
+
+@register_run("markov", "dsode", figure=run_figure,
+              description="dsODE bin-transport reduction (spec §2.4), with rates/SSI/beats")
+def run_dsode(cfg: RunConfig) -> xr.Dataset:
+    params = MarkovParams(**cfg.params)
+    opts = cfg.kwargs_for(simulate_dsode, exclude=("params",))
+    return with_summary(simulate_dsode(params, **opts))
+
+
+@register_run("markov", "bifurcation", figure=bifurcation_figure,
+              description="p_EI bifurcation diagram: beat histograms and rates, SNN vs dsODE")
+def run_bifurcation(cfg: RunConfig) -> xr.Dataset:
+    params = MarkovParams(**cfg.params)
+    opts = cfg.kwargs_for(bifurcation, exclude=("params", "seed"))
+    return bifurcation(params, seed=cfg.seed, **opts)
+
+
+@register_demo("markov", description="default point: raster and rates, SNN vs dsODE")
+def demo(folder: Path) -> list[SummaryRow]:
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    params = MarkovParams()
+    snn = simulate_network(params, 600.0, seed=1, progress=False)
+    dso = simulate_dsode(params, 600.0, progress=False)
+    save(snn, folder / "markov_snn.nc")
+    save(dso, folder / "markov_dsode.nc")
+    save_png(raster_rates_figure(snn, dso, t_window=(400, 600)), folder / "markov_raster.png")
+    s, d = summary(snn), summary(dso)
+    ps, pd = mfe_peaks(snn), mfe_peaks(dso)
+    return [
+        SummaryRow("markov", "SNN nu_E / nu_I (Hz)", f"{s['nu_E']:.1f} / {s['nu_I']:.1f}",
+                   "47.2 / 65.8", "t in (200, 600] ms, seed 1"),
+        SummaryRow("markov", "dsODE nu_E / nu_I (Hz)", f"{d['nu_E']:.1f} / {d['nu_I']:.1f}",
+                   "44.3 / 61.8", "refractory='code'"),
+        SummaryRow("markov", "SNN / dsODE SSI_E", f"{s['ssi_E']:.3f} / {d['ssi_E']:.3f}",
+                   "0.269 / 0.316"),
+        SummaryRow("markov", "SNN / dsODE beat pattern", f"{ps.pattern} / {pd.pattern}",
+                   "period-2 / period-2"),
+    ]
+
+
+def _compare_options(t_max: float = 1000.0, dt: float = 0.1, refractory: str = "code",
+                     connectivity: str = "annealed", external: str = "gaussian",
+                     model: str = "snn", t_start: float = 200.0,
+                     progress: bool | None = None) -> dict:
+    return dict(t_max=t_max, dt=dt, refractory=refractory, connectivity=connectivity,
+                external=external, model=model, t_start=t_start)
+
+
+def compare_models(params: MarkovParams, t_max: float = 1000.0, *, seed: int = 0,
+                   model: str = "snn", refractory: str = "code", connectivity: str = "annealed",
+                   external: str = "gaussian", dt: float = 0.1,
+                   t_start: float = 200.0) -> Comparison:
+    """Network (micro) vs dsODE (macro) at the same parameters: rates, SSI, MFE rate, mean H."""
+    t_max = check_positive("t_max", t_max)
+    seed = check_seed(seed)
+    t_start = check_real("t_start", t_start, lo=0.0, hi=t_max, hi_open=True)
+    model = check_choice("model", model, ("snn", "sde"))
+    net = simulate_network(params, t_max, seed=seed, model=model, connectivity=connectivity,
+                           external=external, dt=dt, progress=False)
+    dso = simulate_dsode(params, t_max, refractory=refractory, dt=dt, progress=False)
+    a, b = summary(net, t_start), summary(dso, t_start)
+    pa, pb = mfe_peaks(net, min(100.0, t_start)), mfe_peaks(dso, min(100.0, t_start))
+    rows = [ComparisonRow("nu_E", a["nu_E"], b["nu_E"], "Hz"),
+            ComparisonRow("nu_I", a["nu_I"], b["nu_I"], "Hz"),
+            ComparisonRow("SSI_E", a["ssi_E"], b["ssi_E"], ""),
+            ComparisonRow("SSI_I", a["ssi_I"], b["ssi_I"], ""),
+            ComparisonRow("MFE rate", a["mfe_rate"], b["mfe_rate"], "Hz",
+                          note=f"pattern {pa.pattern} / {pb.pattern}")]
+    for syn in ("EE", "EI", "IE", "II"):
+        rows.append(ComparisonRow(f"mean H_{syn}", a[f"mean_H_{syn}"], b[f"mean_H_{syn}"],
+                                  "pending spikes/neuron"))
+    t1 = min(t_max, t_start + 200.0)
+    fig = rates_figure({f"{model.upper()} (seed {seed})": net,
+                        f"dsODE ({refractory})": dso}, t_window=(t_start, t1))
+    return Comparison("markov", rows, figure=fig,
+                      datasets={model: net, "dsode": dso},
+                      title=f"markov: {model.upper()} network vs dsODE, t > {t_start:g} ms")
+
+
+@register_compare("markov", description="SNN vs dsODE at the same parameters")
+def compare(cfg: RunConfig) -> Comparison:
+    params = MarkovParams(**cfg.params)
+    opts = _compare_options(**cfg.kwargs_for(_compare_options))
+    if cfg.model in ("snn", "sde") and "model" not in cfg.options:
+        opts["model"] = cfg.model
+    return compare_models(params, seed=cfg.seed, **opts)

@@ -1,0 +1,97 @@
+"""Figures of the markov family: raster + rates (SNN vs dsODE) and the p_EI bifurcation diagram.
+
+Built from :mod:`spikereduce.plot` helpers (matplotlib Figure API, no pyplot).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+from matplotlib.figure import Figure
+
+from ..plot import new_figure, raster, rate_traces
+
+
+def _window(ds: xr.Dataset, t0: float, t1: float) -> xr.Dataset:
+    return ds.sel(time=slice(t0, t1))
+
+
+def rates_figure(datasets: dict[str, xr.Dataset], *, t_window: tuple[float, float] = (200, 400)
+                 ) -> Figure:
+    """Population rates (spikes/ms) of several results side by side, one column each."""
+    n = len(datasets)
+    fig, axes = new_figure(1, n, figsize=(4.2 * n + 0.6, 3.0), sharey=True)
+    axes = np.atleast_1d(axes)
+    for ax, (label, ds) in zip(axes, datasets.items(), strict=True):
+        w = _window(ds, *t_window)
+        rate_traces({"E": (w.time, w.rate_E), "I": (w.time, w.rate_I)}, ax=ax, xlabel="t (ms)",
+                    ylabel="spikes/ms (population)")
+        ax.set_title(label)
+    return fig
+
+
+def raster_rates_figure(snn: xr.Dataset, dsode: xr.Dataset | None = None, *,
+                        t_window: tuple[float, float] = (200, 400)) -> Figure:
+    """Spike raster of the network (all I neurons, half the E neurons) over its rates.
+
+    With ``dsode`` the E rates of both models are overlaid in the lower panel.
+    """
+    fig, (ax_r, ax_t) = new_figure(2, 1, figsize=(7.5, 5.5), sharex=True)
+    n_e, n_i = int(snn.attrs["n_E"]), int(snn.attrs["n_I"])
+    t = snn.spike_time.values
+    i = snn.spike_neuron.values
+    keep = (t >= t_window[0]) & (t <= t_window[1]) & ((i >= n_e) | (i < n_e // 2))
+    ids = np.where(i[keep] >= n_e, i[keep] - n_e // 2, i[keep])
+    raster(t[keep], ids, ax=ax_r, groups={"E (half)": (0, n_e // 2),
+                                          "I": (n_e // 2, n_e // 2 + n_i)}, time_units="ms",
+           title=f"{snn.attrs['model'].upper()} raster")
+    w = _window(snn, *t_window)
+    traces = {f"{snn.attrs['model'].upper()} E": (w.time, w.rate_E),
+              f"{snn.attrs['model'].upper()} I": (w.time, w.rate_I)}
+    if dsode is not None:
+        d = _window(dsode, *t_window)
+        traces["dsODE E"] = (d.time, d.rate_E)
+        traces["dsODE I"] = (d.time, d.rate_I)
+    rate_traces(traces, ax=ax_t, xlabel="t (ms)", ylabel="spikes/ms (population)")
+    return fig
+
+
+def run_figure(ds: xr.Dataset) -> Figure:
+    """Figure for ``spikereduce run``: raster + rates for networks, rates + H for the dsODE."""
+    if "spike_time" in ds:
+        return raster_rates_figure(ds, t_window=(max(0.0, float(ds.time[-1]) - 200.0),
+                                                 float(ds.time[-1])))
+    fig, (ax_r, ax_h) = new_figure(2, 1, figsize=(7.5, 5.0), sharex=True)
+    rate_traces({"E": (ds.time, ds.rate_E), "I": (ds.time, ds.rate_I)}, ax=ax_r,
+                xlabel="t (ms)", ylabel="spikes/ms")
+    rate_traces({k: (ds.time, ds[f"H_{k}"]) for k in ("EE", "EI", "IE", "II")}, ax=ax_h,
+                xlabel="t (ms)", ylabel="mean pending spikes")
+    return fig
+
+
+def bifurcation_figure(bif: xr.Dataset) -> Figure:
+    """Beat histograms over p_EI, one panel per model (colour log2(1 + count/max)), plus rates."""
+    models = list(bif.model.values)
+    fig, axes = new_figure(len(models) + 1, 1, figsize=(7.0, 2.4 * (len(models) + 1)),
+                           sharex=True)
+    p = bif.p_ei.values
+    dp = (p[1] - p[0]) if p.size > 1 else 0.01
+    pe = np.concatenate([p - dp / 2, [p[-1] + dp / 2]])
+    dm = bif.dm_bin.values
+    de = np.concatenate([dm - 2.5, [dm[-1] + 2.5]])
+    for ax, model in zip(axes[:-1], models, strict=True):
+        h = bif.beat_hist.sel(model=model).values.astype(float)
+        top = h.max(axis=1, keepdims=True)
+        color = np.log2(1.0 + np.divide(h, top, out=np.zeros_like(h), where=top > 0))
+        ax.pcolormesh(pe, de, color.T, cmap="magma_r", vmin=0, vmax=1, shading="flat")
+        ax.set_ylabel("Δm (spikes/ms)")
+        ax.set_ylim(-250, 250)
+        ax.set_title(f"{model.upper()}: successive MFE peak differences")
+    ax = axes[-1]
+    for k, model in enumerate(models):
+        ax.plot(p, bif.nu_E.sel(model=model), color=f"C{k}", label=f"{model} ν_E")
+        ax.plot(p, bif.nu_I.sel(model=model), "--", color=f"C{k}", label=f"{model} ν_I")
+    ax.set_xlabel("p_EI")
+    ax.set_ylabel("rate (Hz)")
+    ax.legend(fontsize="small", ncol=2)
+    return fig
