@@ -1,4 +1,4 @@
-"""The ``spikereduce`` command: info, run, demo, compare.
+"""The ``spikereduce`` command: info, run, demo, compare, sweep.
 
 Bad input prints one line on standard error and exits with status 2; set SPIKEREDUCE_DEBUG=1 to
 see tracebacks of unexpected errors.
@@ -156,6 +156,32 @@ def compare(config: Annotated[Path, typer.Argument(help="TOML config of the fami
         out.print(f"figure -> {save_png(result.figure, folder / f'{cfg.family}_compare.png')}")
 
 
+@app.command()
+def sweep(config: Annotated[Path, typer.Argument(help="TOML config of the model to sweep")],
+          param: Annotated[list[str], typer.Option(
+              "--param", help="swept value: NAME=START:STOP:COUNT (both ends included) or "
+                              "NAME=V1,V2,...; NAME is params.X (or X) or run.X; repeatable")],
+          store: Annotated[Path, typer.Option("--store", help="Zarr store of the results "
+                                                                "(a rerun resumes it)")],
+          seeds: Annotated[int, typer.Option("--seeds", help="seed replicates per point")] = 1,
+          workers: Annotated[int | None, typer.Option(
+              "--workers", help="local worker processes (default: number of cores)")] = None,
+          scheduler: Annotated[str | None, typer.Option(
+              "--scheduler", help="address of a running Dask scheduler, tcp://HOST:8786")] = None,
+          set_: Annotated[list[str] | None, typer.Option("--set", help="override a value")]
+          = None) -> None:
+    """Run a model over a grid of parameters on Dask, point by point into a resumable store."""
+    from .sweep import open_sweep, run_sweep
+
+    cfg = load_config(config).with_overrides(_overrides(set_))
+    result = run_sweep(cfg, param, store, seeds=seeds, workers=workers, scheduler=scheduler)
+    ds = open_sweep(result.store)
+    dims = ", ".join(f"{d}={ds.sizes[d]}" for d in ds.point_seed.dims)
+    out.print(f"{cfg.family}/{cfg.model} sweep ({dims}): {result.computed} point(s) computed "
+              f"in {result.wall_s:.1f} s, {result.already_done} already in the store "
+              f"-> {result.store}")
+
+
 def _fail(message: str, code: int = 2) -> int:
     # One line, whatever the message contains.
     print(f"spikereduce: error: {' '.join(str(message).split())}", file=sys.stderr)
@@ -173,8 +199,9 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(f"numerical failure: {exc}", 3)
     except SpikeReduceError as exc:
         return _fail(str(exc), 2)
-    except KeyboardInterrupt:
-        return _fail("interrupted", 130)
+    except KeyboardInterrupt as exc:
+        # A sweep's interruption says how far it got and how to finish.
+        return _fail(str(exc) or "interrupted", 130)
     except Exception as exc:
         # typer ships its own copy of click, so its exceptions are recognised by class name.
         kinds = {cls.__name__ for cls in type(exc).__mro__}

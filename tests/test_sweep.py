@@ -1,0 +1,407 @@
+"""Sweeps on Dask into a resumable Zarr store (issue 8): worker-count independence, resume after
+SIGKILL, refusal of corrupt or foreign stores, and the CLI's one-line errors."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import cloudpickle
+import dask
+import numpy as np
+import pytest
+
+from spikereduce import registry
+from spikereduce.cli import main
+from spikereduce.config import RunConfig
+from spikereduce.errors import ConfigError, NumericalError, ParameterError
+from spikereduce.sweep import (
+    SweepInterrupted,
+    make_plan,
+    open_sweep,
+    parse_param,
+    point_seed,
+    run_sweep,
+    sweep_status,
+)
+
+# The toy model, as source: the killed-and-restarted sweep runs it in a child process too, and
+# both sides must compute the same numbers. It logs "seed pid" per computation, so tests can
+# count how many times each point was computed and by how many workers.
+TOY_SRC = textwrap.dedent('''
+    import os, time
+    import numpy as np
+    from spikereduce.errors import NumericalError, ParameterError
+    from spikereduce.io import make_dataset
+    from spikereduce.seeding import streams
+
+    def toy_run(cfg):
+        a = float(cfg.params.get("a", 1.0))
+        b = float(cfg.params.get("b", 0.0))
+        if a < 0:
+            raise ParameterError("a", a, ">= 0")
+        if a > 100:
+            raise NumericalError("toy blew up", time=0.5)
+        opts = dict(cfg.options)
+        n = int(opts.get("n", 8))
+        rng = streams(cfg.seed).numpy
+        t = np.arange(n) * 0.5
+        x = a * np.sin(t) + b + rng.normal(size=n)
+        if opts.get("sleep"):
+            time.sleep(float(opts["sleep"]))
+        if opts.get("log"):
+            with open(opts["log"], "a") as fh:
+                fh.write(f"{cfg.seed} {os.getpid()}\\n")
+        return make_dataset({"x": ("time", x), "mean_x": ((), float(x.mean())),
+                             "spikes": ("time", rng.poisson(3.0, size=n))},
+                            {"time": t}, family="toy", model="noise",
+                            params={"a": a, "b": b}, seed=cfg.seed, time_units="ms")
+''')
+exec(TOY_SRC, globals())  # defines toy_run in this module
+
+# Workers cannot import a test module: ship the toy's code with each task instead.
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
+
+@pytest.fixture(autouse=True)
+def toy_family():
+    registry.discover()
+    registry.register_run("toy", "noise", description="toy")(toy_run)  # noqa: F821
+    yield
+    registry._REGISTRY.runs.pop(("toy", "noise"), None)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    from distributed import Client, LocalCluster
+
+    c = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+                     silence_logs=40)
+    client = Client(c)
+    yield c, client
+    client.close()
+    c.close()
+
+
+def _cfg(log=None, **options):
+    opts = {"n": 8, **options}
+    if log is not None:
+        opts["log"] = str(log)
+    return RunConfig("toy", "noise", params={"a": 1.0, "b": 0.5}, options=opts, seed=11)
+
+
+GRID = ["params.a=0:2:4", "b=-1,1"]
+
+
+def _log(path):
+    if not path.exists():
+        return []
+    return [tuple(int(w) for w in line.split()) for line in path.read_text().splitlines()]
+
+
+def _assert_same_numbers(ds1, ds2):
+    assert set(ds1.data_vars) == set(ds2.data_vars)
+    assert ds1.sizes == ds2.sizes
+    for name in list(ds1.data_vars) + list(ds1.coords):
+        if name == "point_wall_s":
+            continue  # wall times are measurements, not results
+        a, b = ds1[name].values, ds2[name].values
+        assert a.dtype == b.dtype, name
+        assert a.tobytes() == b.tobytes(), f"{name} differs"
+
+
+# --- grid syntax -------------------------------------------------------------------------------
+
+
+def test_parse_param_forms():
+    p = parse_param("params.p_ei=0.1:0.9:5")
+    assert p.key == "params.p_ei" and p.dim == "p_ei"
+    np.testing.assert_allclose(p.values, [0.1, 0.3, 0.5, 0.7, 0.9])
+    assert parse_param("p_ei=0.1:0.9:5").key == "params.p_ei"
+    assert parse_param("run.n=100:400:4").values == (100, 200, 300, 400)
+    assert all(isinstance(v, int) for v in parse_param("run.n=100:400:4").values)
+    assert parse_param("run.n=0:1:3").values == (0.0, 0.5, 1.0)
+    assert parse_param("b=-1,0.5, 2").values == (-1.0, 0.5, 2.0)
+    assert parse_param("b=3:3:1").values == (3,)
+
+
+@pytest.mark.parametrize("spec", ["p_ei", "p_ei=", "=0:1:3", "p_ei=0:1", "p_ei=0:1:2:3",
+                                  "p_ei=a:1:3", "p_ei=0:1:0", "p_ei=0:1:2.5", "p_ei=0:1:true",
+                                  "p_ei=0:inf:3", "1x=0:1:3", "foo.x=0:1:3", "p_ei=1,1",
+                                  "p_ei=0:1:1"])
+def test_parse_param_refuses_bad_syntax(spec):
+    with pytest.raises(ParameterError, match="--param"):
+        parse_param(spec)
+
+
+def test_plan_refuses_duplicate_and_reserved_dims():
+    with pytest.raises(ParameterError, match="swept twice"):
+        make_plan(_cfg(), ["a=0:1:2", "params.a=0:1:3"])
+    with pytest.raises(ParameterError, match="reserved"):
+        make_plan(_cfg(), ["replicate=0:1:2"])
+    with pytest.raises(ParameterError, match="seeds"):
+        make_plan(_cfg(), GRID, seeds=0)
+
+
+def test_point_seeds_depend_only_on_seed_and_index():
+    seeds = [point_seed(11, i) for i in range(200)]
+    assert len(set(seeds)) == 200 and all(0 <= s < 2**32 for s in seeds)
+    assert seeds == [point_seed(11, i) for i in range(200)]
+    assert point_seed(12, 0) != point_seed(11, 0)
+    plan = make_plan(_cfg(), GRID, seeds=3)
+    assert plan.shape == (4, 2, 3) and plan.dims == ("a", "b", "replicate")
+    assert plan.point_config(7).seed == seeds[7]
+    assert plan.position(10) == (1, 1, 1)
+    assert plan.point_config(10).params["b"] == 1 and plan.point_config(10).params["a"] == 2 / 3
+
+
+# --- running and reading -----------------------------------------------------------------------
+
+
+def test_open_sweep_puts_every_point_where_it_belongs(tmp_path, cluster):
+    _, client = cluster
+    cfg = _cfg()
+    result = run_sweep(cfg, GRID, tmp_path / "s.zarr", seeds=2, client=client)
+    assert (result.n_points, result.computed, result.already_done) == (16, 16, 0)
+    ds = open_sweep(tmp_path / "s.zarr")
+    assert dict(ds.sizes) == {"a": 4, "b": 2, "replicate": 2, "time": 8}
+    assert ds.x.dims == ("a", "b", "replicate", "time")
+    np.testing.assert_allclose(ds.a, [0, 2 / 3, 4 / 3, 2])
+    plan = make_plan(cfg, GRID, seeds=2)
+    for index in (0, 5, 11, 15):
+        ia, ib, ir = plan.position(index)
+        direct = toy_run(plan.point_config(index))  # noqa: F821
+        point = ds.isel(a=ia, b=ib, replicate=ir)
+        assert point.x.values.tobytes() == direct.x.values.tobytes()
+        assert int(point.point_seed) == point_seed(11, index)
+    assert ds.attrs["family"] == "toy" and ds.attrs["points_total"] == 16
+    assert json.loads(ds.attrs["params"]) == {"a": 1.0, "b": 0.5}
+    assert (ds.point_wall_s >= 0).all()
+    assert sweep_status(tmp_path / "s.zarr") == (16, 16)
+    # A second run finds everything done and computes nothing.
+    again = run_sweep(cfg, GRID, tmp_path / "s.zarr", seeds=2, client=client)
+    assert (again.computed, again.already_done) == (0, 16)
+
+
+def test_two_workers_equal_one_worker_bit_for_bit(tmp_path, cluster):
+    _, client = cluster
+    log2, log1 = tmp_path / "two.log", tmp_path / "one.log"
+    run_sweep(_cfg(log2, sleep=0.05), GRID, tmp_path / "two.zarr", seeds=2, client=client)
+    run_sweep(_cfg(log1, sleep=0.05), GRID, tmp_path / "one.zarr", seeds=2, workers=1)
+    assert len({pid for _, pid in _log(log2)}) == 2  # both workers computed points
+    assert len({pid for _, pid in _log(log1)}) == 1
+    two, one = open_sweep(tmp_path / "two.zarr"), open_sweep(tmp_path / "one.zarr")
+    _assert_same_numbers(two, one)
+    assert np.unique(two.mean_x.values).size == 16  # the points really differ
+
+
+KILLED_SCRIPT = '''
+import sys
+from spikereduce import registry
+from spikereduce.config import RunConfig
+from spikereduce.sweep import run_sweep
+{toy}
+if __name__ == "__main__":
+    registry.discover()
+    registry.register_run("toy", "noise")(toy_run)
+    cfg = RunConfig("toy", "noise", params={{"a": 1.0, "b": 0.5}},
+                    options={{"n": 8, "sleep": 0.3, "log": sys.argv[2]}}, seed=11)
+    run_sweep(cfg, {grid!r}, sys.argv[1], seeds=2, workers=1, progress=False)
+'''
+
+
+def test_sigkilled_sweep_resumes_without_losing_or_recomputing(tmp_path, cluster):
+    _, client = cluster
+    store, log = tmp_path / "k.zarr", tmp_path / "k.log"
+    script = tmp_path / "killed.py"
+    script.write_text(KILLED_SCRIPT.format(toy=TOY_SRC, grid=GRID))
+    proc = subprocess.Popen([sys.executable, str(script), str(store), str(log)],
+                            start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            if len(list((store / "points").glob("*.done"))) >= 4:
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+    finally:
+        # The sweep and its worker processes share the session we gave it: kill them all.
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        proc.stderr.close()
+    markers = {p.name: p.read_text() for p in (store / "points").glob("*.done")}
+    finished = {int(name[1:7]) for name in markers}
+    assert 4 <= len(finished) < 16
+    computed_before = len(_log(log))
+    # Run it again (as a rerun of the command would): only the missing points are computed.
+    result = run_sweep(_cfg(log, sleep=0.3), GRID, store, seeds=2, client=client)
+    assert (result.already_done, result.computed) == (len(finished), 16 - len(finished))
+    for name, text in markers.items():  # finished points untouched (same run id, same time)
+        assert (store / "points" / name).read_text() == text
+    recomputed = {seed for seed, _ in _log(log)[computed_before:]}
+    assert not recomputed & {point_seed(11, i) for i in finished}
+    assert len(_log(log)[computed_before:]) == 16 - len(finished)
+    assert not (store / ".lock").exists()
+    # ... and the numbers equal an uninterrupted sweep's.
+    run_sweep(_cfg(log, sleep=0.3), GRID, tmp_path / "ref.zarr", seeds=2, client=client)
+    _assert_same_numbers(open_sweep(store), open_sweep(tmp_path / "ref.zarr"))
+
+
+def test_point_written_but_unmarked_is_computed_again(tmp_path, cluster):
+    # What a kill between the data rename and the marker leaves behind, made on purpose.
+    _, client = cluster
+    store, log = tmp_path / "s.zarr", tmp_path / "s.log"
+    run_sweep(_cfg(log), GRID, store, client=client)
+    reference = open_sweep(store)
+    (store / "points" / "p000003.done").unlink()
+    (store / "points" / ".p000005.abc.tmp").mkdir()
+    with pytest.raises(ConfigError, match="incomplete"):
+        open_sweep(store)
+    partial = open_sweep(store, allow_incomplete=True)
+    assert not bool(partial.point_done.isel(a=1, b=1)) and int(partial.point_done.sum()) == 7
+    assert np.isnan(partial.x.isel(a=1, b=1)).all()
+    n_before = len(_log(log))
+    result = run_sweep(_cfg(log), GRID, store, client=client)
+    assert result.computed == 1 and len(_log(log)) == n_before + 1
+    assert not (store / "points" / ".p000005.abc.tmp").exists()
+    _assert_same_numbers(open_sweep(store), reference)
+
+
+def test_ctrl_c_keeps_finished_points(tmp_path, cluster):
+    _, client = cluster
+    store = tmp_path / "s.zarr"
+
+    def stop_after_three(done, total):
+        if done == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(SweepInterrupted, match="3 of 8 points are finished"):
+        run_sweep(_cfg(sleep=0.05), GRID, store, client=client, on_point=stop_after_three)
+    assert sweep_status(store) == (3, 8)
+    assert not (store / ".lock").exists()
+    result = run_sweep(_cfg(sleep=0.05), GRID, store, client=client)
+    assert (result.already_done, result.computed) == (3, 5)
+
+
+def test_failing_point_stops_the_sweep_naming_the_point(tmp_path, cluster):
+    _, client = cluster
+    with pytest.raises(ParameterError, match=r"sweep point 0 \(params.a=-1.*a = -1.0 is invalid"):
+        run_sweep(_cfg(), ["a=-1,1"], tmp_path / "s.zarr", client=client)
+    with pytest.raises(NumericalError, match=r"params.a=(1000|2000).*toy blew up \(at t = 0.5\)"):
+        run_sweep(_cfg(), ["a=1000,2000"], tmp_path / "t.zarr", client=client)
+
+
+# --- refusing stores that are not this sweep ---------------------------------------------------
+
+
+def test_foreign_and_corrupt_stores_are_refused(tmp_path, cluster):
+    _, client = cluster
+    store = tmp_path / "s.zarr"
+    run_sweep(_cfg(), GRID, store, client=client)
+    # Another grid, another config, another seed: a different sweep.
+    for grid, cfg, seeds in ((["a=0:2:5", "b=-1,1"], _cfg(), 1), (GRID, _cfg(n=9), 1),
+                             (GRID, _cfg(), 2)):
+        with pytest.raises(ConfigError, match="holds a different sweep"):
+            run_sweep(cfg, grid, store, seeds=seeds, client=client)
+    # A folder that is not a sweep store at all.
+    other = tmp_path / "other.zarr"
+    other.mkdir()
+    (other / "data.txt").write_text("mine")
+    with pytest.raises(ConfigError, match="not a spikereduce sweep store"):
+        run_sweep(_cfg(), GRID, other, client=client)
+    assert (other / "data.txt").read_text() == "mine"
+    # An edited manifest.
+    edited = tmp_path / "edited.zarr"
+    shutil.copytree(store, edited)
+    manifest = json.loads((edited / "sweep.json").read_text())
+    manifest["seed"] = 12
+    (edited / "sweep.json").write_text(json.dumps(manifest))
+    with pytest.raises(ConfigError, match="corrupt sweep store.*fingerprint"):
+        open_sweep(edited)
+    (edited / "sweep.json").write_text("{not json")
+    with pytest.raises(ConfigError, match="corrupt sweep store.*sweep.json"):
+        run_sweep(_cfg(), GRID, edited, client=client)
+    # Damaged point data, a garbage marker, a marker without data.
+    damaged = tmp_path / "damaged.zarr"
+    shutil.copytree(store, damaged)
+    chunk = next(p for p in (damaged / "points" / "p000002" / "x").iterdir()
+                 if not p.name.startswith("."))
+    chunk.write_bytes(b"\0" * chunk.stat().st_size)
+    with pytest.raises(ConfigError, match="corrupt sweep store.*point 2"):
+        open_sweep(damaged)
+    shutil.rmtree(damaged)
+    shutil.copytree(store, damaged)
+    (damaged / "points" / "p000004.done").write_text("garbage")
+    with pytest.raises(ConfigError, match="corrupt sweep store.*marker of point 4"):
+        run_sweep(_cfg(), GRID, damaged, client=client)
+    shutil.rmtree(damaged)
+    shutil.copytree(store, damaged)
+    shutil.rmtree(damaged / "points" / "p000006")
+    with pytest.raises(ConfigError, match="point 6 is marked finished but its data are missing"):
+        open_sweep(damaged)
+
+
+def test_store_in_use_by_a_live_process_is_refused(tmp_path, cluster):
+    _, client = cluster
+    store = tmp_path / "s.zarr"
+    run_sweep(_cfg(), ["a=0,1"], store, client=client)
+    import socket
+
+    (store / ".lock").write_text(json.dumps({"pid": os.getppid(), "host": socket.gethostname()}))
+    with pytest.raises(ConfigError, match="in use by process"):
+        run_sweep(_cfg(), ["a=0,1"], store, client=client)
+
+
+# --- the command line --------------------------------------------------------------------------
+
+
+CONFIG = 'family = "toy"\nmodel = "noise"\nseed = 11\n[params]\na = 1.0\nb = 0.5\n[run]\nn = 8\n'
+
+
+def test_cli_sweep_against_a_scheduler_address(tmp_path, cluster, capsys):
+    c, client = cluster
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(CONFIG)
+    argv = ["sweep", str(cfg), "--param", "params.a=0:2:4", "--param", "b=-1,1",
+            "--scheduler", c.scheduler_address, "--store", str(tmp_path / "cli.zarr")]
+    assert main(argv) == 0, capsys.readouterr().err
+    assert "8 point(s) computed" in capsys.readouterr().out
+    run_sweep(_cfg(), GRID, tmp_path / "api.zarr", client=client)
+    _assert_same_numbers(open_sweep(tmp_path / "cli.zarr"), open_sweep(tmp_path / "api.zarr"))
+    assert main(argv) == 0
+    assert "0 point(s) computed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("param", ["p_ei", "a=0:1", "a=0:1:x", "a=0:1:0", "bad.a=0:1:3",
+                                   "a=0;1;3"])
+def test_cli_bad_param_exits_2_with_one_line(tmp_path, capsys, param):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(CONFIG)
+    code = main(["sweep", str(cfg), "--param", param, "--store", str(tmp_path / "s.zarr")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("spikereduce: error: --param")
+    assert "Traceback" not in err
+    assert not (tmp_path / "s.zarr").exists()  # nothing written for a refused sweep
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["--param", "a=0:1:2"], "Missing option '--store'"),
+    (["--store", "{tmp}/s.zarr"], "Missing option '--param'"),
+    (["--param", "a=0:1:2", "--store", "{tmp}/s.zarr", "--seeds", "0"], "seeds = 0"),
+    (["--param", "a=0:1:2", "--store", "{tmp}/s.zarr", "--workers", "0"], "workers = 0"),
+    (["--param", "a=0:1:2", "--store", "{tmp}/s.zarr", "--scheduler", "tcp://127.0.0.1:1"],
+     "cannot reach the Dask scheduler"),
+])
+def test_cli_sweep_bad_options_exit_2(tmp_path, capsys, argv, expected):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(CONFIG)
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        code = main(["sweep", str(cfg), *[a.format(tmp=tmp_path) for a in argv]])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and expected in err, err
