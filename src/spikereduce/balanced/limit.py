@@ -6,7 +6,6 @@ unbalanced starts), §1.5 (balanced initial condition), H4 (D < 0, else loss of 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -330,4 +329,3 @@ def limit_at(ds: xr.Dataset, times: Sequence[float]) -> xr.Dataset:
 
 
 __all__ = ["balanced_initial", "solve_limit", "integrated_drift", "limit_at", "STATE"]
-_ = math
