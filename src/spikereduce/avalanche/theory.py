@@ -245,6 +245,31 @@ def pattern_probability(W: Any, generations: Sequence[Iterable[int]], p: Any = N
     return float(weight * detM / np.exp(_log_z(Wd, pv)))
 
 
+def isolated_probability(W: Any, unit: int) -> float:
+    """P(J = {i} | i_s = i) = det(M_{i}) / det((I - W)_{-i,-i}): an avalanche started at unit i
+    stays a single spike (spec §2.5). Works for large sparse W (one sparse LU), so it gives the
+    exact P(s = 1) of translation-invariant networks such as the torus."""
+    import scipy.sparse as sp
+    from scipy.sparse.linalg import splu
+
+    Wm = as_weights(W)
+    N = Wm.shape[0]
+    i = check_int("unit", unit, lo=0, hi=N - 1)
+    keep = np.flatnonzero(np.arange(N) != i)
+    if N == 1:
+        return 1.0
+    col = (Wm[:, [i]].toarray().ravel() if sp.issparse(Wm) else np.asarray(Wm[:, i]))[keep]
+    S = np.flatnonzero(col > 0)
+    if S.size == 0:
+        return 1.0
+    A = (sp.identity(N, format="csr") - sp.csr_array(Wm))[keep][:, keep].tocsc()
+    E = np.zeros((N - 1, S.size))
+    E[S, np.arange(S.size)] = 1.0
+    X = splu(A).solve(E)
+    small = np.eye(S.size) - X[S, :] * col[S][None, :]
+    return float(np.linalg.det(small))
+
+
 def in_phase_space(W: Any, u: Any) -> bool | np.ndarray:
     """Burning test (spec §2.2): u lies in D iff repeatedly deleting units j of S with
     u_j >= sum_{k in S} W_jk empties S. Accepts one state (N,) or a batch (M, N)."""
@@ -260,7 +285,7 @@ def in_phase_space(W: Any, u: Any) -> bool | np.ndarray:
 
 __all__ = [
     "MAX_EXACT_N", "AssemblyTable", "assembly_probability", "assembly_table", "cofactors",
-    "duration_distribution", "in_phase_space", "mean_size", "pattern_probability",
+    "duration_distribution", "in_phase_space", "isolated_probability", "mean_size", "pattern_probability",
     "phase_space_volume", "size_distribution", "size_duration_distribution", "spike_rates",
     "start_distribution", "trigger_rate",
 ]

@@ -1,0 +1,104 @@
+"""Named EHE networks for configs, the CLI and the demo: parameters, weights and their theory.
+
+Spec avalanche.md §1.4 (parameter values of the paper's experiments) and §2.7 (closed forms).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from pydantic import Field
+
+from ..params import Params
+from . import closed_form, weights
+from .theory import size_distribution
+
+# a_c of the two-population experiments: (1 - 1/sqrt(200)) / 200 (spec §1.4)
+A_C = (1.0 - 1.0 / np.sqrt(200.0)) / 200.0
+
+
+class HomogeneousParams(Params):
+    """All-to-all network, row sum alpha (EHE 2002 with self-coupling)."""
+
+    N: int = Field(100, ge=2)
+    alpha: float = Field(0.9, ge=0.0, lt=1.0)
+    self_coupling: bool = True
+
+
+class RingParams(Params):
+    """Ring (or line) with neighbour weights alpha/2 (spec §1.4: N = 16, alpha = 0.75)."""
+
+    N: int = Field(16, ge=3)
+    alpha: float = Field(0.75, gt=0.0, lt=1.0)
+
+
+class TorusParams(Params):
+    """l x l periodic grid, Moore radius k, row sum alpha (spec §1.4)."""
+
+    l: int = Field(50, ge=3)
+    k: int = Field(1, ge=1)
+    alpha: float = Field(0.9875, ge=0.0, lt=1.0)
+
+
+class TwoPopulationParams(Params):
+    """Two populations of n_s units: weight a within (self included), b between (spec §1.4:
+    a + b = 2 a_c, here b/a = 0.05)."""
+
+    n_s: int = Field(100, ge=1)
+    a: float = Field(A_C * (2 - 2 * 0.05 / 1.05), ge=0.0)
+    b: float = Field(A_C * 2 * 0.05 / 1.05, gt=0.0)
+
+
+class WattsStrogatzParams(Params):
+    """Watts-Strogatz graph (networkx, seeded), rows normalised to alpha (spec §1.4, U8)."""
+
+    N: int = Field(16, ge=4, le=24)
+    k: int = Field(4, ge=2)
+    p_rewire: float = Field(0.3, ge=0.0, le=1.0)
+    alpha: float = Field(0.75, gt=0.0, lt=1.0)
+    graph_seed: int = Field(0, ge=0)
+
+
+@dataclass(frozen=True)
+class Model:
+    """How to build a named network and what exact theory exists for it."""
+
+    params: type[Params]
+    build: Callable[[Any], Any]
+    # exact P(s) for s = 1..N, or None where only the mean size is exact (torus)
+    theory: Callable[[Any], np.ndarray] | None
+    theory_name: str
+    description: str
+
+
+def _ws(pr: WattsStrogatzParams) -> np.ndarray:
+    import networkx as nx
+
+    g = nx.watts_strogatz_graph(pr.N, pr.k, pr.p_rewire, seed=pr.graph_seed)
+    return weights.from_graph(g, pr.alpha)
+
+
+MODELS: dict[str, Model] = {
+    "homogeneous": Model(
+        HomogeneousParams, lambda q: weights.homogeneous(q.N, q.alpha, q.self_coupling),
+        lambda q: closed_form.homogeneous(q.N, q.alpha, q.self_coupling),
+        "closed form (spec 2.7a/b)", "all-to-all EHE network"),
+    "ring": Model(RingParams, lambda q: weights.ring(q.N, q.alpha),
+                  lambda q: closed_form.ring(q.N, q.alpha), "closed form (spec 2.7d)",
+                  "nearest-neighbour ring"),
+    "line": Model(RingParams, lambda q: weights.line(q.N, q.alpha),
+                  lambda q: closed_form.line(q.N, q.alpha), "closed form (spec 2.7e)",
+                  "ring with one edge removed"),
+    "two_population": Model(
+        TwoPopulationParams, lambda q: weights.two_population(q.n_s, q.a, q.b),
+        lambda q: closed_form.two_population(q.n_s, q.a, q.b), "closed form (spec 2.7c)",
+        "two coupled homogeneous populations"),
+    "torus": Model(TorusParams, lambda q: weights.torus(q.l, q.k, q.alpha), None,
+                   "FFT mean size (spec 2.4)", "2-D periodic grid, Moore neighbourhood"),
+    "watts_strogatz": Model(WattsStrogatzParams, _ws,
+                            lambda q: size_distribution(_ws(q)),
+                            "determinant formula (spec 2.5)", "seeded Watts-Strogatz graph"),
+}
