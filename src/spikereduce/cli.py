@@ -134,26 +134,44 @@ def compare(config: Annotated[Path, typer.Argument(help="TOML config of the fami
             folder: Annotated[Path, typer.Option("--out", "-o", help="folder for figure/data")]
             = Path("spikereduce-compare"),
             set_: Annotated[list[str] | None, typer.Option("--set", help="override a value")]
-            = None) -> None:
-    """Run a family's micro and macro models on the same parameters and tabulate the errors."""
-    from .io import save
+            = None,
+            figure: Annotated[bool, typer.Option(help="write the comparison figure")] = True,
+            data: Annotated[bool, typer.Option(help="save the micro and macro datasets")] = True,
+            ) -> None:
+    """Run a family's micro and macro models on the same parameters and tabulate the errors.
+
+    Writes <family>_compare.md/.json (the table), the figure and the datasets into --out.
+    """
+    from .analysis.compare import COLUMNS, Comparison
+    from .io import atomic_write_bytes, save
     from .plot import save_png
 
     cfg = load_config(config).with_overrides(_overrides(set_))
     entry = registry.get_compare(cfg.family)
+    t0 = time.perf_counter()
     result = entry.run(cfg)
-    table = Table(title=result.title or f"{cfg.family}: micro vs macro")
-    for col in ("quantity", "micro", "macro", "rel. error", "note"):
-        table.add_column(col)
-    for row in result.rows:
-        table.add_row(f"{row.quantity}{f' ({row.unit})' if row.unit else ''}",
-                      f"{row.micro:.5g}", f"{row.macro:.5g}", f"{row.rel_error:.2%}", row.note)
+    wall = time.perf_counter() - t0
+    if not isinstance(result, Comparison):
+        raise ConfigError(f"the {cfg.family} compare entry returned {type(result).__name__}, "
+                          "not an analysis.compare.Comparison")
+    table = Table(title=result.title or f"{cfg.family}: micro vs macro",
+                  caption=f"{wall:.2f} s", caption_justify="right")
+    for col in COLUMNS:
+        table.add_column(col, justify="right" if col in ("micro", "macro", "error") else "left")
+    for cells in result.table_rows():
+        table.add_row(*cells)
     out.print(table)
     folder.mkdir(parents=True, exist_ok=True)
-    for name, ds in result.datasets.items():
-        save(ds, folder / f"{name}.nc")
-    if result.figure is not None:
-        out.print(f"figure -> {save_png(result.figure, folder / f'{cfg.family}_compare.png')}")
+    stem = f"{cfg.family}_compare"
+    atomic_write_bytes(folder / f"{stem}.md", result.to_markdown().encode())
+    atomic_write_bytes(folder / f"{stem}.json", result.to_json().encode())
+    written = [f"{stem}.md", f"{stem}.json"]
+    if data:
+        for name, ds in result.datasets.items():
+            written.append(save(ds, folder / f"{name}.nc").name)
+    if figure and result.figure is not None:
+        written.append(save_png(result.figure, folder / f"{stem}.png").name)
+    out.print(f"-> {folder}/: {', '.join(written)}")
 
 
 @app.command()
