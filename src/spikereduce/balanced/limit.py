@@ -227,19 +227,23 @@ def solve_limit(params: BalancedParams, y0: Any, t_max: float, *,
         return _stopped_at_start(params, y, D0, shift, K, method, model, timer)
 
     lost_time = None
+    # c ~ 1/D is singular where balance is lost: stop slightly before D = 0 so the solver does
+    # not grind into the singularity; that point is reported as the loss of balance.
+    d_min = 1e-3 * abs(D0)
     with timer("integrate"):
         if method == "multiplier":
             def loss(_t, yy):
-                return model.parts(yy)["D"]
+                return model.parts(yy)["D"] + d_min
             loss.terminal = True
             sol = solve_ivp(model.multiplier_rhs(K), (0.0, t_max), y, method="DOP853",
                             t_eval=t_eval, rtol=rtol, atol=atol, events=loss)
             if sol.status == -1:
                 raise NumericalError(f"limit ODE failed: {sol.message}",
                                      time=float(sol.t[-1]) if sol.t.size else 0.0)
-            Y = sol.y
-            if sol.status == 1:
+            t, Y = sol.t, sol.y
+            if sol.status == 1:  # keep the state at the event as the last point
                 lost_time = float(sol.t_events[0][0])
+                t, Y = np.append(t, lost_time), np.hstack([Y, sol.y_events[0].T])
         else:
             guess = [float(y[0])]
             z0 = [y[0] - y[1], y[2], y[3]]
@@ -247,29 +251,30 @@ def solve_limit(params: BalancedParams, y0: Any, t_max: float, *,
 
             def loss(_t, z):
                 mE_ = model.solve_mE(z[0], z[1], z[2], guess[0])
-                return model.parts(np.array([mE_, mE_ - z[0], z[1], z[2]]))["D"]
+                return model.parts(np.array([mE_, mE_ - z[0], z[1], z[2]]))["D"] + d_min
             loss.terminal = True
             sol = solve_ivp(rhs, (0.0, t_max), z0, method="DOP853", t_eval=t_eval, rtol=rtol,
                             atol=atol, events=loss)
             if sol.status == -1:
                 raise NumericalError(f"limit ODE failed: {sol.message}",
                                      time=float(sol.t[-1]) if sol.t.size else 0.0)
+            t, Z = sol.t, sol.y
             if sol.status == 1:
                 lost_time = float(sol.t_events[0][0])
-            mEs = np.empty(sol.t.size)
+                t, Z = np.append(t, lost_time), np.hstack([Z, sol.y_events[0].T])
+            mEs = np.empty(t.size)
             g = float(y[0])
-            for i, (d, a, b) in enumerate(sol.y.T):
+            for i, (d, a, b) in enumerate(Z.T):
                 g = model.solve_mE(d, a, b, g)
                 mEs[i] = g
-            Y = np.vstack([mEs, mEs - sol.y[0], sol.y[1], sol.y[2]])
+            Y = np.vstack([mEs, mEs - Z[0], Z[1], Z[2]])
     if lost_time is not None and on_loss_of_balance == "raise":
         raise NumericalError("loss of balance: D reached 0, the balanced manifold stopped "
                              "attracting the common mode (spec H4)", time=lost_time)
     if not np.all(np.isfinite(Y)):
         bad = int(np.argmax(~np.all(np.isfinite(Y), axis=0)))
-        raise NumericalError("limit ODE produced a non-finite state", time=float(sol.t[bad]))
+        raise NumericalError("limit ODE produced a non-finite state", time=float(t[bad]))
     diag = _diagnostics(model, Y, K if method == "multiplier" else 0.0)
-    t = sol.t
     data = {name: ("time", Y[i]) for i, name in enumerate(STATE)}
     data.update({k: ("time", np.asarray(v, dtype=float)) for k, v in diag.items()})
     ds = make_dataset(data, {"time": t}, family="balanced", model="limit",

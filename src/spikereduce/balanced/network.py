@@ -93,25 +93,13 @@ def simulate_network(params: BalancedParams, n: int, t_max: float, *, y0: Any,
         xI = mI0 + math.sqrt(vI0) * st.numpy.standard_normal(n)
     pE = np.array(params.population("E"))
     pI = np.array(params.population("I"))
-    out = np.full((n_steps // stride + 1, len(_COLUMNS)), np.nan)
-    snapE = np.empty((snaps.size, n))
-    snapI = np.empty((snaps.size, n))
-    cap = _k.table_size(n * max(pE[2], pI[2]) * dt)
-    tables = [np.zeros(cap), np.zeros(cap), np.zeros(cap, dtype=np.int64),
-              np.zeros(cap), np.zeros(cap), np.zeros(cap, dtype=np.int64)]
-    fE = np.empty(n)
-    fI = np.empty(n)
-    drift = np.zeros(1)
     code = sigmoid_code(params.sigmoid)
-    tab = _k.phi_table()
-    rs = _k.rng_state(st.kernel_seed)
     with timer("compile"):
         _compile()
     with timer("simulate"), progress_bar(t_max, "balanced network", enabled=progress) as bar:
-        for a, b in chunk_bounds(n_steps, 50):
-            _k.run_chunk(xE, xI, fE, fI, code, tab, pE, pI, float(params.nu), dt, a, b, stride,
-                         out, snap_steps, snapE, snapI, drift, rs, edges == "shared", *tables)
-            bar.update(b * dt)
+        out, snapE, snapI = run_arrays(xE, xI, code, pE, pI, float(params.nu), dt, n_steps,
+                                       stride, snap_steps, st.kernel_seed,
+                                       shared=edges == "shared", progress=bar)
     if not np.all(np.isfinite(out)):
         bad = int(np.argmax(~np.all(np.isfinite(out), axis=1)))
         raise NumericalError("network state became non-finite", time=bad * stride * dt)
@@ -140,6 +128,38 @@ def simulate_network(params: BalancedParams, n: int, t_max: float, *, y0: Any,
     ds["D"].attrs.update(long_name="empirical balance stiffness w_E <f_E'> - w_I <f_I'>",
                          units="1/time")
     return ds
+
+
+def run_arrays(xE: np.ndarray, xI: np.ndarray, code: int, pE: np.ndarray, pI: np.ndarray,
+               nu: float, dt: float, n_steps: int, stride: int, snap_steps: np.ndarray,
+               kernel_seed: int, *, shared: bool = False, progress: Any = None
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The time loop on plain arrays (states updated in place), run in chunks.
+
+    pE, pI = (gamma, mu, lam, beta, h, w). Returns the statistics table (rows every ``stride``
+    steps, columns ``_COLUMNS``) and the snapshots of E and I states. Any positive or zero gain is
+    accepted here (beta = 0 gives the constant intensities of spec T5).
+    """
+    n = xE.shape[0]
+    out = np.full((n_steps // stride + 1, len(_COLUMNS)), np.nan)
+    snap_steps = np.asarray(snap_steps, dtype=np.int64)
+    snapE = np.empty((snap_steps.size, n))
+    snapI = np.empty((snap_steps.size, n))
+    cap = _k.table_size(n * max(pE[2], pI[2]) * dt)
+    tables = [np.zeros(cap), np.zeros(cap), np.zeros(cap, dtype=np.int64),
+              np.zeros(cap), np.zeros(cap), np.zeros(cap, dtype=np.int64)]
+    fE = np.empty(n)
+    fI = np.empty(n)
+    drift = np.zeros(1)
+    tab = _k.phi_table()
+    rs = _k.rng_state(kernel_seed)
+    for a, b in chunk_bounds(n_steps, 50):
+        _k.run_chunk(xE, xI, fE, fI, code, tab, np.asarray(pE, float), np.asarray(pI, float),
+                     float(nu), dt, a, b, stride, out, snap_steps, snapE, snapI, drift, rs,
+                     bool(shared), *tables)
+        if progress is not None:
+            progress.update(b * dt)
+    return out, snapE, snapI
 
 
 _COMPILED = False
