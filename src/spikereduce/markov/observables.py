@@ -89,8 +89,9 @@ class MFEPeaks:
     def pattern(self) -> str:
         """'period-2' (big and small MFEs alternate), 'period-1', 'irregular' or 'none'.
 
-        Period-2: ≥ 70 % of consecutive Δm change sign with |Δm| > 25 % of the mean height.
-        Period-1: the median |Δm| is under 15 % of the mean height.
+        Period-2: ≥ 70 % of consecutive Δm pairs alternate in sign with both |Δm| > 25 % of
+        the mean height. Period-1: < 20 % alternate so and the median |Δm| is under 25 % of the
+        mean height (SNN noise gives ~10-15 % at p_EI = 0.6). Anything else is irregular.
         """
         if self.heights.size < 4:
             return "none"
@@ -99,7 +100,7 @@ class MFEPeaks:
         alt = (np.sign(self.dm[1:]) != np.sign(self.dm[:-1])) & big[1:] & big[:-1]
         if alt.mean() >= 0.7:
             return "period-2"
-        if np.median(np.abs(self.dm)) < 0.15 * scale:
+        if alt.mean() < 0.2 and np.median(np.abs(self.dm)) < 0.25 * scale:
             return "period-1"
         return "irregular"
 
@@ -152,4 +153,27 @@ def with_summary(ds: xr.Dataset, t_start: float = 200.0) -> xr.Dataset:
     out["beat_hist"] = ("dm_bin", peaks.hist, {"long_name": "histogram of successive MFE "
                                                             "peak-height differences"})
     out.attrs["beat_pattern"] = peaks.pattern
+    return out
+
+
+def spikes_per_cycle(ds: xr.Dataset, peaks: MFEPeaks) -> dict[str, tuple[float, float]]:
+    """Mean spikes per MFE cycle after big and after small peaks, per population.
+
+    A cycle runs between the midpoints of successive peak times (so a count can exceed N_E);
+    a peak is "big" when its height is above the median height. Returns
+    {"E": (big, small), "I": (big, small)}.
+    """
+    dt, _, _ = _check_ds(ds)
+    if peaks.times.size < 3:
+        raise ParameterError("peaks", peaks.times.size, "at least 3 MFE peaks")
+    t = ds["time"].values
+    mids = 0.5 * (peaks.times[1:] + peaks.times[:-1])
+    big = peaks.heights[1:-1] > np.median(peaks.heights)
+    out = {}
+    for pop in ("E", "I"):
+        c = np.concatenate(([0.0], np.cumsum(ds[f"rate_{pop}"].values * dt)))
+        idx = np.searchsorted(t, mids)
+        per = c[idx[1:]] - c[idx[:-1]]
+        out[pop] = (float(per[big].mean()) if big.any() else 0.0,
+                    float(per[~big].mean()) if (~big).any() else 0.0)
     return out
