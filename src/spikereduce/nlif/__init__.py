@@ -1,0 +1,36 @@
+"""nlif: noisy LIF particle network with in-step cascades, and its nonlinear Fokker–Planck equation.
+
+Spec nlif §1 (particles), §2 (Fokker–Planck, steady states), §5 (blow-up criteria). Public API as
+in design.md; the step-level objects ``ParticleSystem`` and ``FokkerPlanckStepper`` are what the
+multi-scale solver builds on.
+"""
+
+from importlib.util import find_spec
+
+from .fokker_planck import FokkerPlanckStepper, PositivityWarning, solve_fokker_planck
+from .initial import GaussianDensity, gaussian_density
+from .params import NLIFParams, Periodic, Pulse, current_at, step_currents
+from .particles import ParticleSystem, simulate_particles
+from .steady import (
+    BlowupCertificate,
+    blowup_certificate,
+    critical_coupling,
+    psi,
+    stationary_density,
+    steady_states,
+)
+
+__all__ = [
+    "NLIFParams", "Pulse", "Periodic", "current_at", "step_currents",
+    "GaussianDensity", "gaussian_density",
+    "simulate_particles", "ParticleSystem",
+    "solve_fokker_planck", "FokkerPlanckStepper", "PositivityWarning",
+    "steady_states", "critical_coupling", "blowup_certificate", "BlowupCertificate", "psi",
+    "stationary_density",
+]
+
+# The multi-scale solver (spec §3) lives beside the two solvers it couples (a separate module).
+if find_spec(f"{__name__}.multiscale") is not None:
+    from .multiscale import simulate_multiscale  # noqa: F401
+
+    __all__.append("simulate_multiscale")

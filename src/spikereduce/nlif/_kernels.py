@@ -1,0 +1,242 @@
+"""Compiled time loops of the nlif family on plain arrays: the particle step and the FP step.
+
+Particle step: spec nlif §1.3 (Euler–Maruyama, Brownian-bridge crossings, same-step cascade fixed
+point). Fokker–Planck step: spec §2.2 (flux shift, Scharfetter–Gummel implicit step, Thomas solve).
+Both kernels take their whole state as arguments and leave it in those arrays, so a caller (the
+public solvers, the multi-scale solver) can stop after any step and continue bitwise identically.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from ._rng import next_double, normal_slow, zig_fast
+
+# Bridge crossing probabilities exp(-arg) with arg above this are below 2^-53, the resolution of
+# the uniform draw, so they are skipped without changing the distribution measurably (and without
+# spending a draw on the far-from-threshold majority of neurons).
+_BRIDGE_ARG_MAX = 40.0
+# Cascade fixed point: this many linear recounts of the candidates before switching to a sort and
+# binary search (the usual step converges in 1-3 recounts; a large MFE needs many iterations).
+_LINEAR_ITERATIONS = 8
+
+
+@njit(cache=True)
+def particle_steps(v, state, currents, dt, a, b, v_f, v_r, cascade, bridge, integral_reset,
+                   counts, primary, n_record, rec_idx, rec_step, rec_n, step0, ki, wi, fi):
+    """Advance the voltages ``v`` (float64[n], in place) by ``currents.size`` steps of ``dt``.
+
+    state     uint64[4] xoshiro256** state, advanced in place (continue a run by passing it on).
+    currents  float64[k]: the input of each step (see params.step_currents).
+    counts    int64[k] out: k*, neurons fired in each step (cascade included).
+    primary   int64[k] out: k0, neurons that crossed by themselves (before the cascade).
+    n_record  neurons with index < n_record have their spikes written to rec_idx / rec_step
+              (global step = step0 + j) while the buffers last; rec_n int64[2] holds the number
+              written and an overflow flag.
+    cascade   resolve same-step cascades (spec §1.3 step 3); False: kicks act one step late.
+    bridge    Brownian-bridge crossing correction (spec §1.3 step 2).
+    integral_reset  a fired neuron lands at V + b k*/N - (v_f - v_r) instead of exactly v_r.
+
+    The common kick b k*/N of a step is applied lazily at the start of the next step's pass over
+    the neurons (fired neurons are stored kick-compensated), so each step reads and writes ``v``
+    once; it is materialized before returning.
+    """
+    n = v.size
+    n_steps = currents.size
+    sq = math.sqrt(2.0 * a * dt)
+    inv_adt = 1.0 / (a * dt)
+    resolve = cascade and b > 0.0
+    cand_thr = v_f - b if resolve else v_f
+    cand_idx = np.empty(n, np.int64)
+    cand_v = np.empty(n)
+    s0, s1, s2, s3 = state[0], state[1], state[2], state[3]
+    kick = 0.0
+    for step in range(n_steps):
+        drive = currents[step]
+        m = 0
+        k0 = 0
+        for i in range(n):
+            vi = v[i] + kick
+            while True:
+                xi, ok, idx, rabs, s0, s1, s2, s3 = zig_fast(s0, s1, s2, s3, ki, wi)
+                if ok:
+                    break
+                state[0], state[1], state[2], state[3] = s0, s1, s2, s3
+                xi, ok = normal_slow(idx, rabs, xi, state, fi)
+                s0, s1, s2, s3 = state[0], state[1], state[2], state[3]
+                if ok:
+                    break
+            vt = vi + (drive - vi) * dt + sq * xi
+            if vt >= v_f:
+                k0 += 1
+            elif bridge:
+                arg = (v_f - vi) * (v_f - vt) * inv_adt
+                if arg < _BRIDGE_ARG_MAX:
+                    u, s0, s1, s2, s3 = next_double(s0, s1, s2, s3)
+                    if u < math.exp(-arg):
+                        vt = v_f  # crossed inside the step: fires like a primary spike
+                        k0 += 1
+            v[i] = vt
+            if vt >= cand_thr:
+                cand_idx[m] = i
+                cand_v[m] = vt
+                m += 1
+        k = k0
+        if resolve and k0 > 0:
+            k = _cascade_fixed_point(cand_v, m, k0, b / n, v_f)
+        counts[step] = k
+        primary[step] = k0
+        thr = v_f - b * k / n if resolve else v_f
+        kick = b * k / n
+        if k > 0:
+            for j in range(m):
+                if cand_v[j] >= thr:
+                    i = cand_idx[j]
+                    if integral_reset:
+                        v[i] = cand_v[j] - (v_f - v_r)
+                    else:
+                        v[i] = v_r - kick
+                    if i < n_record:
+                        if rec_n[0] < rec_idx.size:
+                            rec_idx[rec_n[0]] = i
+                            rec_step[rec_n[0]] = step0 + step
+                            rec_n[0] += 1
+                        else:
+                            rec_n[1] = 1
+    if kick != 0.0:
+        for i in range(n):
+            v[i] += kick
+    state[0], state[1], state[2], state[3] = s0, s1, s2, s3
+
+
+@njit(cache=True)
+def _cascade_fixed_point(cand_v, m, k0, kick_per_spike, v_f):
+    """k* = the fixed point of k -> #{candidates with V >= v_f - (b/N) k}, starting from k0."""
+    k = k0
+    for _ in range(_LINEAR_ITERATIONS):
+        thr = v_f - kick_per_spike * k
+        cnt = 0
+        for j in range(m):
+            if cand_v[j] >= thr:
+                cnt += 1
+        if cnt == k:
+            return k
+        k = cnt
+    # A long cascade (a multiple firing event): sort once, then each recount is a binary search.
+    srt = np.sort(cand_v[:m])
+    while True:
+        thr = v_f - kick_per_spike * k
+        cnt = m - np.searchsorted(srt, thr)
+        if cnt == k:
+            return k
+        k = cnt
+
+
+@njit(cache=True)
+def fp_steps(p, rate, currents, tau, h, a, b, k_r, z_grid, ez_grid, rate_cap, rates_out,
+             bp, bm, cp, dp):
+    """Advance the density ``p`` (float64[n], in place) by up to ``currents.size`` steps of tau.
+
+    Semi-implicit Scharfetter–Gummel scheme of spec §2.2 on nodes v_i = v_min + i h, i < n, with
+    p_n = p(v_f) = 0: the firing flux tau N^m / h moves explicitly from cell n-1 to cell k_r, then
+    (I - tau/h D) p^{m+1} = q with Bernoulli fluxes and zero flux at both ends; N^{m+1} =
+    a p_{n-1} / h. ``rate`` is N^m of the incoming state, ``currents`` the input of each step.
+    ``z_grid``/``ez_grid`` (length n-1) are z and exp(z) of the drift -v at the interfaces
+    v_i + h/2, precomputed once; a step only adds the uniform shift h (b N + I) / a.
+
+    Writes N^{m+1} to rates_out[m] and returns the number of steps done: fewer than requested
+    when N became non-finite or exceeded ``rate_cap`` (that step's value is written).
+    ``bp``/``bm`` (length n-1) and ``cp``/``dp`` (length n) are scratch.
+
+    The tridiagonal solve eliminates from both ends towards the middle ("burn at both ends"):
+    two independent dependency chains that the CPU overlaps, which halves the latency-bound
+    Thomas sweep. It is stable because every row is diagonally dominant with margin 1 - tau
+    (the rows of the drift-diffusion operator sum to -tau). Measured for n = 600 on the project
+    machine: 3.3 us per step vs 6.4 us for the one-sided fused Thomas loop and ~35 us for a
+    scipy.linalg.solve_banded call per step (its Python overhead dominates at this size).
+    """
+    n = p.size
+    lam = tau * a / (h * h)
+    mid = n // 2
+    for m in range(currents.size):
+        shift = tau * rate / h
+        dz = h * (b * rate + currents[m]) / a
+        edz = math.exp(dz)
+        for j in range(n - 1):  # independent iterations: pipelined divisions
+            bp[j], bm[j] = _bernoulli_pair(z_grid[j] + dz, ez_grid[j] * edz)
+        # Row i: -lam bm[i-1] p_{i-1} + (1 + lam (bm[i] + bp[i-1])) p_i - lam bp[i] p_{i+1} = q_i
+        # (terms of the interfaces beyond v_min and v_f absent: zero flux there); q = p after
+        # the explicit flux shift.
+        last = n - 1
+        p[last] -= shift
+        p[k_r] += shift
+        diag = 1.0 + lam * bm[0]
+        cp[0] = -lam * bp[0] / diag
+        dp[0] = p[0] / diag
+        diag = 1.0 + lam * bp[last - 1]
+        cp[last] = -lam * bm[last - 1] / diag  # bottom sweep: multiplier of p_{i-1}
+        dp[last] = p[last] / diag
+        # Top sweep: rows 1..mid; bottom sweep: rows last-1 down to mid+1, in lockstep.
+        for j in range(1, mid + 1):
+            i = j
+            low = -lam * bm[i - 1]
+            inv = 1.0 / (1.0 + lam * (bm[i] + bp[i - 1]) - low * cp[i - 1])
+            cp[i] = -lam * bp[i] * inv
+            dp[i] = (p[i] - low * dp[i - 1]) * inv
+            k = last - j
+            if k > mid:
+                up = -lam * bp[k]
+                inv = 1.0 / (1.0 + lam * (bm[k] + bp[k - 1]) - up * cp[k + 1])
+                cp[k] = -lam * bm[k - 1] * inv
+                dp[k] = (p[k] - up * dp[k + 1]) * inv
+        # p_mid = dp[mid] - cp[mid] p_{mid+1} and p_{mid+1} = dp[mid+1] - cp[mid+1] p_mid.
+        p[mid] = (dp[mid] - cp[mid] * dp[mid + 1]) / (1.0 - cp[mid] * cp[mid + 1])
+        p[mid + 1] = dp[mid + 1] - cp[mid + 1] * p[mid]
+        for j in range(1, max(mid + 1, n - mid - 1)):
+            i = mid - j
+            if i >= 0:
+                p[i] = dp[i] - cp[i] * p[i + 1]
+            k = mid + 1 + j
+            if k < n:
+                p[k] = dp[k] - cp[k] * p[k - 1]
+        rate = a * p[last] / h
+        rates_out[m] = rate
+        if not (rate <= rate_cap):  # also catches NaN
+            return m + 1
+    return currents.size
+
+
+# Taylor coefficients of B(z) = z / (e^z - 1) = 1 - z/2 + sum_k B_2k z^2k / (2k)! (Bernoulli
+# numbers B_2k) in powers of z^2, up to z^14: for |z| <= 1/2 the omitted z^16 term is < 1e-17.
+_B2 = 1.0 / 12.0
+_B4 = -1.0 / 720.0
+_B6 = 1.0 / 30240.0
+_B8 = -1.0 / 1209600.0
+_B10 = 1.0 / 47900160.0
+_B12 = -691.0 / 1307674368000.0
+_B14 = 1.0 / 74724249600.0
+
+
+@njit(cache=True, inline="always")
+def _bernoulli_pair(z, ez):
+    """(B(z), B(-z)) with B(z) = z / (e^z - 1) and B(-z) = B(z) + z; ``ez`` = e^z.
+
+    |z| <= 1/2 (every interface when h |drift| / a is small, the usual case): a polynomial, with
+    no division and no cancellation near z = 0. Otherwise the closed form, each value computed on
+    the side where it has no cancellation.
+    """
+    if abs(z) <= 0.5:
+        w = z * z
+        even = 1.0 + w * (_B2 + w * (_B4 + w * (_B6 + w * (_B8 + w * (_B10 + w * (
+            _B12 + w * _B14))))))
+        return even - 0.5 * z, even + 0.5 * z
+    if not (1e-280 < ez < 1e280):
+        ez = math.exp(z)
+    if z > 0.0:
+        bz = z / (ez - 1.0)
+        return bz, bz + z
+    bmz = -z / (1.0 / ez - 1.0)
+    return bmz - z, bmz
