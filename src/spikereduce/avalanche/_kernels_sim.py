@@ -16,22 +16,32 @@ REFIRED = 1  # a unit fired twice in one avalanche: the drive or weights violate
 
 
 @njit(cache=True)
-def _generations(dense, WT, indptr, indices, data, u, cur, ncur, nxt, stamp, buf, limit):
+def _generations(dense, WT, indptr, indices, data, u, cur, ncur, nxt, stamp, buf, limit,
+                 fired):
     """Run a cascade whose first generation ``cur[:ncur]`` is at or above threshold.
 
     Each generation is reset (u -= 1) before its spikes are delivered all at once; the units at
     or above threshold afterwards form the next generation. Spikes go to ``buf`` in firing order.
-    Returns (size, duration); size = -1 if more than ``limit`` spikes occurred.
+    Returns (size, duration); size = -1 if more than ``limit`` spikes occurred or, when
+    ``fired`` has N + 1 entries (its last one counts avalanches), if a unit fires twice.
     """
     N = u.shape[0]
     size = 0
     dur = 0
+    check = fired.shape[0] == N + 1
+    if check:
+        fired[N] += 1
+        aid = fired[N]
     while ncur > 0:
         dur += 1
         if size + ncur > limit:
             return -1, dur
         for a in range(ncur):
             k = cur[a]
+            if check:
+                if fired[k] == aid:
+                    return -1, dur
+                fired[k] = aid
             u[k] -= 1.0
             if size < buf.shape[0]:
                 buf[size] = k
@@ -63,6 +73,9 @@ def _generations(dense, WT, indptr, indices, data, u, cur, ncur, nxt, stamp, buf
                         stamp[j] = g
                         nxt[nn] = j
                         nn += 1
+            # index order, as on the dense path: same firing order, same summation order, so both
+            # paths give bitwise identical results
+            nxt[:nn].sort()
         for a in range(nn):
             cur[a] = nxt[a]
         ncur = nn
@@ -87,8 +100,9 @@ def relax(dense, WT, indptr, indices, data, u):
         if u[j] >= 1.0:
             cur[ncur] = j
             ncur += 1
+    no_check = np.zeros(1, dtype=np.int64)
     size, dur = _generations(dense, WT, indptr, indices, data, u, cur, ncur, nxt, stamp, buf,
-                             np.int64(1) << 62)
+                             np.int64(1) << 62, no_check)
     return size
 
 
@@ -113,6 +127,7 @@ def simulate_kernel(dense, WT, indptr, indices, data, u, cum_p, uniform, delta, 
     cur = np.empty(N, dtype=np.int64)
     nxt = np.empty(N, dtype=np.int64)
     stamp = np.full(N + 1, -1, dtype=np.int64)
+    fired = np.full(N + 1, -1, dtype=np.int64)
     buf = np.empty(N, dtype=np.int64)
     steps = np.int64(0)
     a = 0
@@ -131,7 +146,8 @@ def simulate_kernel(dense, WT, indptr, indices, data, u, cum_p, uniform, delta, 
         if u[i] < 1.0:
             continue
         cur[0] = i
-        size, dur = _generations(dense, WT, indptr, indices, data, u, cur, 1, nxt, stamp, buf, N)
+        size, dur = _generations(dense, WT, indptr, indices, data, u, cur, 1, nxt, stamp, buf,
+                                 N, fired)
         if size < 0:
             return sizes[:a], durs[:a], starts[:a], units[:used], steps, REFIRED
         sizes[a] = size
@@ -160,6 +176,7 @@ def drive_sequence(WT, u, drive_units, amplitudes):
     cur = np.empty(N, dtype=np.int64)
     nxt = np.empty(N, dtype=np.int64)
     stamp = np.full(N + 1, -1, dtype=np.int64)
+    fired = np.full(N + 1, -1, dtype=np.int64)
     buf = np.empty(N, dtype=np.int64)
     dummy_i = np.zeros(1, dtype=np.int64)
     dummy_f = np.zeros(1)
@@ -169,7 +186,7 @@ def drive_sequence(WT, u, drive_units, amplitudes):
         if u[i] >= 1.0:
             cur[0] = i
             size, dur = _generations(True, WT, dummy_i, dummy_i, dummy_f, u, cur, 1, nxt, stamp,
-                                     buf, N)
+                                     buf, N, fired)
             sizes[t] = size
         states[t] = u
     return states, sizes
@@ -222,6 +239,7 @@ def torus_sampler_kernel(W, WT, cum_p, delta, random_amp, n_av, seed):
     cur = np.empty(N, dtype=np.int64)
     nxt = np.empty(N, dtype=np.int64)
     stamp = np.full(N + 1, -1, dtype=np.int64)
+    fired = np.full(N + 1, -1, dtype=np.int64)
     buf = np.empty(N, dtype=np.int64)
     dummy_i = np.zeros(1, dtype=np.int64)
     dummy_f = np.zeros(1)
@@ -244,7 +262,7 @@ def torus_sampler_kernel(W, WT, cum_p, delta, random_amp, n_av, seed):
                 cur[ncur] = j
                 ncur += 1
         _generations(True, WT, dummy_i, dummy_i, dummy_f, u, cur, ncur, nxt, stamp, buf,
-                     np.int64(1) << 62)
+                     np.int64(1) << 62, dummy_i)
         i = np.searchsorted(cum_p, np.random.random(), side="right")
         if i >= N:
             i = N - 1
@@ -253,7 +271,7 @@ def torus_sampler_kernel(W, WT, cum_p, delta, random_amp, n_av, seed):
             continue
         cur[0] = i
         size, dur = _generations(True, WT, dummy_i, dummy_i, dummy_f, u, cur, 1, nxt, stamp, buf,
-                                 N)
+                                 N, fired)
         if size < 0:
             return sizes[:a], durs[:a], starts[:a], units[:used], trials, REFIRED
         sizes[a] = size
@@ -284,6 +302,7 @@ def rejection_sampler_kernel(W, WT, cum_start, n_av, seed):
     cur = np.empty(N, dtype=np.int64)
     nxt = np.empty(N, dtype=np.int64)
     stamp = np.full(N + 1, -1, dtype=np.int64)
+    fired = np.full(N + 1, -1, dtype=np.int64)
     buf = np.empty(N, dtype=np.int64)
     dummy_i = np.zeros(1, dtype=np.int64)
     dummy_f = np.zeros(1)
@@ -303,7 +322,7 @@ def rejection_sampler_kernel(W, WT, cum_start, n_av, seed):
         u[i] = 1.0
         cur[0] = i
         size, dur = _generations(True, WT, dummy_i, dummy_i, dummy_f, u, cur, 1, nxt, stamp, buf,
-                                 N)
+                                 N, fired)
         if size < 0:
             return sizes[:a], durs[:a], starts[:a], units[:used], draws, REFIRED
         sizes[a] = size
