@@ -68,8 +68,8 @@ class ChiSquare:
 def chi_square(counts: Any, probabilities: Any, *, min_expected: float = 20.0) -> ChiSquare:
     """Pearson chi-square of observed counts against exact cell probabilities.
 
-    Cells whose expected count is below ``min_expected`` are pooled into one cell (kept if its
-    pooled expectation reaches the threshold), so df = (number of cells) - 1.
+    Cells whose expected count is below ``min_expected`` are pooled into one cell (merged into
+    the smallest cell if the pool itself is below the threshold), so df = (number of cells) - 1.
     """
     c = np.asarray(counts, float).ravel()
     q = np.asarray(probabilities, float).ravel()
@@ -80,9 +80,14 @@ def chi_square(counts: Any, probabilities: Any, *, min_expected: float = 20.0) -
     big = e >= min_expected
     obs, exp = list(c[big]), list(e[big])
     rest_o, rest_e = c[~big].sum(), e[~big].sum()
-    if rest_e >= min_expected:
+    if rest_e >= min_expected or not exp:
         obs.append(rest_o)
         exp.append(rest_e)
+    elif rest_e > 0:
+        # too little mass for a cell of its own: merge into the smallest cell, keeping totals
+        k = int(np.argmin(exp))
+        obs[k] += rest_o
+        exp[k] += rest_e
     obs, exp = np.array(obs), np.array(exp)
     stat = float(((obs - exp) ** 2 / exp).sum())
     df = obs.size - 1
