@@ -80,12 +80,27 @@ def steady_states(params: NLIFParams) -> list[float]:
             roots.append(float(grid[i]))
         elif np.sign(vals[i]) != np.sign(vals[i + 1]):
             roots.append(brentq(f, grid[i], grid[i + 1], xtol=1e-300, rtol=1e-14))
-    # A tangential (double) root at b = b_c has no sign change: look for it at the grid minimum
-    # of |f| when no root was found and the minimum is tiny.
-    if not roots:
-        j = int(np.argmin(np.abs(vals)))
-        if abs(vals[j]) < 1e-6:
-            roots.append(float(grid[j]))
+    # Two roots closer than a grid cell (b just below b_c) give no sign change on the grid:
+    # look at every local extremum of f on the grid that stays on one side of zero.
+    for i in range(1, grid.size - 1):
+        v0, v1, v2 = vals[i - 1], vals[i], vals[i + 1]
+        if not (np.isfinite(v0) and np.isfinite(v2)):
+            continue
+        if v1 < 0 and v1 >= v0 and v1 >= v2 and np.sign(v0) == np.sign(v2) == -1:
+            sgn = 1.0  # a local maximum below zero may poke above it
+        elif v1 > 0 and v1 <= v0 and v1 <= v2 and np.sign(v0) == np.sign(v2) == 1:
+            sgn = -1.0
+        else:
+            continue
+        res = minimize_scalar(lambda x, s=sgn: -s * f(x), bounds=(grid[i - 1], grid[i + 1]),
+                              method="bounded", options={"xatol": 1e-15 * grid[i]})
+        x_ext, f_ext = float(res.x), f(float(res.x))
+        if sgn * f_ext > 0:
+            roots.append(brentq(f, grid[i - 1], x_ext, xtol=1e-300, rtol=1e-14))
+            roots.append(brentq(f, x_ext, grid[i + 1], xtol=1e-300, rtol=1e-14))
+        elif abs(f_ext) < 1e-12:
+            roots.append(x_ext)  # tangential (double) root: exactly at the saddle node
+    roots.sort()
     return roots
 
 
@@ -151,7 +166,7 @@ def _exp_moment_fn(p0: Any, v_f: float):
         return lambda mu: p0.exp_moment(mu, v_f)
     if not callable(p0):
         raise ParameterError("p0", type(p0).__name__, "gaussian_density(v0, var) or a callable")
-    x = np.linspace(v_f - 40.0, v_f, 400_001)
+    x = np.linspace(v_f - 30.0, v_f, 30_001)
     p = np.asarray(p0(x), dtype=float)
     if p.shape != x.shape or not np.all(np.isfinite(p)) or np.any(p < 0) or not p.sum() > 0:
         raise ParameterError("p0", "callable", "a non-negative density with mass below v_f")
@@ -159,7 +174,7 @@ def _exp_moment_fn(p0: Any, v_f: float):
 
     def moment(mu: Any) -> np.ndarray:
         mu = np.atleast_1d(np.asarray(mu, float))
-        return np.array([np.trapezoid(np.exp(m * (x - v_f)) * p, x) for m in mu])
+        return np.trapezoid(np.exp(mu[:, None] * (x - v_f)) * p, x, axis=1)
 
     return moment
 
@@ -188,7 +203,8 @@ def blowup_certificate(params: NLIFParams, p0: Any, *, mu_max: float | None = No
         return params.b * np.asarray(mu, float) * moment(mu)
 
     start = mu_min * (1 + 1e-9) if mu_min > 0 else 1e-9
-    mus = np.geomspace(start, top, n_mu)
+    # A tabulated density costs a quadrature per mu: scan it on a coarser grid.
+    mus = np.geomspace(start, top, n_mu if isinstance(p0, GaussianDensity) else min(n_mu, 300))
     vals = lhs(mus)
     k = int(np.argmax(vals))
     best_mu, best_value = float(mus[k]), float(vals[k])

@@ -1,0 +1,96 @@
+"""Figures of the nlif family: rate traces, density heat maps, cascade rasters, micro vs macro.
+
+Built from spikereduce.plot; spec nlif §4 (T4 rates agree at b = 0.5, blow-up vs MFEs at b = 3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import xarray as xr
+from matplotlib.figure import Figure
+
+from ..plot import density_heatmap, new_figure, raster, rate_traces
+
+
+def binned_rate(ds: xr.Dataset, width: float, t_end: float | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Mean firing rate in consecutive bins of ``width``, from ``cumulative_spikes``.
+
+    Works for both solvers (cumulative spikes are exact at their own time points and linearly
+    interpolated at the bin edges), so particle and Fokker–Planck rates share one grid.
+    """
+    t = np.concatenate(([0.0], np.asarray(ds.time, float)))
+    c = np.concatenate(([0.0], np.asarray(ds.cumulative_spikes, float)))
+    if t[1] == 0.0:  # Fokker–Planck results start at t = 0 themselves
+        t, c = t[1:], c[1:]
+    stop = t[-1] if t_end is None else min(t_end, t[-1])
+    n_bins = max(1, int(np.floor(stop / width + 1e-9)))
+    edges = width * np.arange(n_bins + 1)
+    ce = np.interp(edges, t, c)
+    return 0.5 * (edges[1:] + edges[:-1]), np.diff(ce) / width
+
+
+def rates_figure(results: Mapping[str, xr.Dataset], *, width: float = 0.05,
+                 title: str | None = None) -> Figure:
+    """Binned rates (top) and cumulative spikes per neuron (bottom) of several results."""
+    fig, (ax_r, ax_c) = new_figure(2, 1, figsize=(7.0, 5.0), sharex=True)
+    traces = {label: binned_rate(ds, width) for label, ds in results.items()}
+    rate_traces(traces, ax=ax_r, ylabel=f"rate N(t) ({width:g}-bins)", title=title)
+    for k, (label, ds) in enumerate(results.items()):
+        ax_c.plot(ds.time, ds.cumulative_spikes, color=f"C{k}", lw=1.0, label=label)
+        if ds.attrs.get("blowup"):
+            ax_r.axvline(ds.attrs["blowup_time"], color=f"C{k}", ls=":", lw=1.0)
+            ax_c.axvline(ds.attrs["blowup_time"], color=f"C{k}", ls=":", lw=1.0,
+                         label=f"{label}: blow-up")
+    ax_c.set_xlabel("time (tau_m)")
+    ax_c.set_ylabel("spikes per neuron")
+    ax_c.legend(fontsize="small")
+    return fig
+
+
+def fokker_planck_figure(ds: xr.Dataset) -> Figure:
+    """Rate N(t) and the density p(v, t) of a Fokker–Planck result."""
+    fig, (ax_r, ax_d) = new_figure(2, 1, figsize=(7.0, 5.5), sharex=True)
+    ax_r.plot(ds.time, ds.rate, lw=1.0)
+    ax_r.set_ylabel("N(t)")
+    if ds.attrs.get("blowup"):
+        ax_r.set_yscale("log")
+        ax_r.set_title(f"blow-up at t = {ds.attrs['blowup_time']:.4g} "
+                       f"({ds.attrs['blowup_reason']})")
+    density_heatmap(ds.density_time, ds.v, ds.density, ax=ax_d, xlabel="time (tau_m)",
+                    ylabel="v", colorbar_label="p(v, t)")
+    # Near a blow-up the last densities pile up at v_f; scale colours to the bulk of the run.
+    dens = np.asarray(ds.density)
+    if dens.size:
+        ax_d.collections[-1].set_clim(0.0, max(float(np.percentile(dens, 99.5)), 1e-12))
+    return fig
+
+
+def cascade_raster_figure(ds: xr.Dataset, *, window: float = 0.3) -> Figure:
+    """Fired fraction per step and the recorded spikes around the largest cascade."""
+    fig, (ax_f, ax_s) = new_figure(2, 1, figsize=(7.0, 5.0), sharex=True)
+    t0 = float(ds.attrs.get("largest_cascade_time", float(ds.time[-1]) / 2))
+    lo, hi = t0 - window / 2, t0 + window / 2
+    sel = (ds.time >= lo) & (ds.time <= hi)
+    ax_f.plot(ds.time[sel], ds.fired_fraction[sel], lw=0.8)
+    ax_f.set_ylabel("fired fraction per step")
+    ax_f.set_title(f"largest cascade: {ds.attrs.get('largest_cascade_fraction', 0):.1%} of "
+                   f"neurons in one step at t = {t0:.3f}")
+    if "spike_time" in ds:
+        ts = np.asarray(ds.spike_time)
+        keep = (ts >= lo) & (ts <= hi)
+        raster(ts[keep], np.asarray(ds.spike_neuron)[keep], ax=ax_s, time_units="tau_m")
+    else:
+        ax_s.text(0.5, 0.5, "no spikes recorded (n_record = 0)", ha="center",
+                  transform=ax_s.transAxes)
+    ax_s.set_xlim(lo, hi)
+    return fig
+
+
+def particles_figure(ds: xr.Dataset) -> Figure:
+    """Run figure of a particle result: binned rate, and the cascade raster if spikes exist."""
+    if "spike_time" in ds and ds.sizes.get("spike", 0):
+        return cascade_raster_figure(ds, window=min(1.0, float(ds.time[-1])))
+    return rates_figure({"particles": ds}, width=max(0.01, float(ds.time[-1]) / 100))
