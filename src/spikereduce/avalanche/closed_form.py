@@ -67,7 +67,8 @@ def two_population(n_s: int, a: float, b: float, joint: bool = False) -> np.ndar
     a = check_real("a", a, lo=0.0)
     b = check_real("b", b, lo=0.0, lo_open=True)
     if n_s * (a + b) >= 1.0:
-        raise ParameterError("a", a, f"such that the row sum n_s (a + b) < 1 (got {n_s * (a + b):g})")
+        raise ParameterError("a", a, "such that the row sum n_s (a + b) < 1 "
+                             f"(got {n_s * (a + b):g})")
     n1, n2 = np.meshgrid(np.arange(n_s + 1.0), np.arange(n_s + 1.0), indexing="ij")
     n = n1 + n2
     l1, l2 = n_s - n1, n_s - n2

@@ -161,8 +161,8 @@ def demo(folder: Path) -> list[SummaryRow]:
     rows += [
         SummaryRow("avalanche", "ring16 P(1) (sim vs exact)", f"{P_sim[0]:.4f}",
                    f"{exact[0]:.4f}", "spec TC-7: 0.300944"),
-        SummaryRow("avalanche", "ring16 TV distance sim-exact", f"{total_variation(P_sim, exact):.4f}",
-                   "0", f"{len(rec_r)} avalanches"),
+        SummaryRow("avalanche", "ring16 TV distance sim-exact",
+                   f"{total_variation(P_sim, exact):.4f}", "0", f"{len(rec_r)} avalanches"),
         SummaryRow("avalanche", "ring16 |determinant - closed form|",
                    f"{np.abs(exact - closed).max():.1e}", "0", "spec 2.5 vs 2.7d"),
     ]

@@ -285,7 +285,7 @@ def in_phase_space(W: Any, u: Any) -> bool | np.ndarray:
 
 __all__ = [
     "MAX_EXACT_N", "AssemblyTable", "assembly_probability", "assembly_table", "cofactors",
-    "duration_distribution", "in_phase_space", "isolated_probability", "mean_size", "pattern_probability",
-    "phase_space_volume", "size_distribution", "size_duration_distribution", "spike_rates",
-    "start_distribution", "trigger_rate",
+    "duration_distribution", "in_phase_space", "isolated_probability", "mean_size",
+    "pattern_probability", "phase_space_volume", "size_distribution",
+    "size_duration_distribution", "spike_rates", "start_distribution", "trigger_rate",
 ]

@@ -50,7 +50,8 @@ def two_population(n_s: int, a: float, b: float, *,
     a = check_real("a", a, lo=0.0)
     b = check_real("b", b, lo=0.0)
     if n_s * (a + b) >= 1.0:
-        raise ParameterError("a", a, f"such that the row sum n_s (a + b) < 1 (got {n_s * (a + b):g})")
+        raise ParameterError("a", a, "such that the row sum n_s (a + b) < 1 "
+                             f"(got {n_s * (a + b):g})")
     W = np.full((2 * n_s, 2 * n_s), b)
     W[:n_s, :n_s] = a
     W[n_s:, n_s:] = a
