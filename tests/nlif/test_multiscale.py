@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from spikereduce.nlif.multiscale import SwitchSettings, max_micro_step, run_switching
+from spikereduce.cli import main
+from spikereduce.errors import ParameterError
+from spikereduce.io import load, save
+from spikereduce.nlif.initial import gaussian_density
+from spikereduce.nlif.multiscale import (
+    SwitchSettings,
+    max_micro_step,
+    run_switching,
+    simulate_multiscale,
+)
 from spikereduce.nlif.params import NLIFParams, Periodic, Pulse
+
+CONFIG = Path(__file__).parents[2] / "examples" / "configs" / "nlif_multiscale.toml"
 
 V_F = 2.0
 H = 0.01
@@ -118,3 +131,97 @@ def test_micro_step_resolves_the_input():
         == pytest.approx(1e-4)
     assert max_micro_step(NLIFParams(b=1.5, current=Periodic(amplitude=6, period=1))) == 1e-3
     assert max_micro_step(NLIFParams(b=1.5)) == 1e-3
+
+
+# --- the public solver on the nlif Fokker–Planck and particle steppers -------------------------
+
+T7_PARAMS = NLIFParams(b=1.5)
+
+
+def _t7_p0():
+    return gaussian_density(1.5, 0.005)
+
+
+@pytest.mark.parametrize(("kw", "field"), [
+    (dict(n_up=5.0, n_down=2.0), "n_up"),              # hysteresis: n_up < 5 n_down chatters
+    (dict(n_up=2.0, n_down=2.0), "n_up"),
+    (dict(n_up=2000.0), "n_up"),                        # above a tenth of the cap a/h^2 = 1e4
+    (dict(h=0.04, n_up=100.0, n_down=2.0), "n_up"),     # cap 625 at h = 0.04
+    (dict(dt_macro=2e-4), "dt_macro"),                  # dt a > h^2: positivity lost
+    (dict(dt_micro=0.0), "dt_micro"),
+    (dict(window=1e-4), "window"),
+    (dict(f_sync=1.5), "f_sync"),
+    (dict(t_back=-0.1), "t_back"),
+    (dict(bw=0.0), "bw"),
+    (dict(force_micro=(0.5, 0.2)), "force_micro"),
+    (dict(h=0.03), "h"),                                # v_r, v_f not on the grid
+])
+def test_invalid_settings_name_the_field(kw, field):
+    with pytest.raises(ParameterError) as err:
+        simulate_multiscale(T7_PARAMS, 100, 0.01, p0=_t7_p0(), seed=0, **kw)
+    assert err.value.field == field
+
+
+def test_invalid_arguments_name_the_field():
+    for kw, field in [(dict(n=0), "n"), (dict(t_max=-1.0), "t_max"), (dict(seed=-1), "seed")]:
+        args = dict(n=100, t_max=0.01, seed=0) | kw
+        with pytest.raises(ParameterError) as err:
+            simulate_multiscale(T7_PARAMS, args["n"], args["t_max"], p0=_t7_p0(),
+                                seed=args["seed"])
+        assert err.value.field == field
+
+
+def test_pulse_input_forces_a_micro_step_that_resolves_it():
+    params = NLIFParams(b=1.5, current=Pulse(amplitude=100, start=0.01, stop=0.02))
+    with pytest.raises(ParameterError) as err:
+        simulate_multiscale(params, 100, 0.01, p0=gaussian_density(0, 0.25), seed=0,
+                            dt_micro=1e-3)
+    assert err.value.field == "dt_micro"
+    ds = simulate_multiscale(params, 100, 0.01, p0=gaussian_density(0, 0.25), seed=0)
+    assert ds.attrs["dt_micro"] == pytest.approx(2e-4)
+
+
+@pytest.mark.numba
+def test_same_seed_same_result_and_dataset_layout():
+    kw = dict(p0=_t7_p0(), seed=5)
+    a = simulate_multiscale(T7_PARAMS, 2000, 0.3, **kw)
+    b = simulate_multiscale(T7_PARAMS, 2000, 0.3, **kw)
+    for name in ("rate", "cumulative_spikes", "density", "switch_time"):
+        np.testing.assert_array_equal(a[name].values, b[name].values)
+    np.testing.assert_array_equal(a["mode"].values, b["mode"].values)
+    c = simulate_multiscale(T7_PARAMS, 2000, 0.3, p0=_t7_p0(), seed=6)
+    assert not np.array_equal(a.cumulative_spikes.values, c.cumulative_spikes.values)
+    # Layout: one continuous history on `time`, densities on the macro grid throughout.
+    assert set(np.unique(a["mode"].values)) == {"macro", "micro"}
+    assert np.all(np.diff(a.time.values) > 0) and a.time.values[-1] >= 0.3 - 1e-9
+    assert np.all(np.isfinite(a.rate.values)) and np.all(np.diff(a.cumulative_spikes) >= 0)
+    assert a.density.dims == ("density_time", "v") and a.v.size == 600
+    assert a.density_time.values[-1] >= 0.29
+    assert "micro" in a.density_mode.values
+    np.testing.assert_allclose(0.01 * a.density.sum("v"), 1.0, rtol=1e-9)
+    for phase in ("macro", "micro", "switch", "compile"):
+        assert a.attrs[f"wall_time_{phase}"] >= 0.0
+    assert a.attrs["n_switches"] == a.switch.size == 2
+    assert list(a.switch_direction.values) == ["macro->micro", "micro->macro"]
+
+
+@pytest.mark.numba
+def test_saved_result_round_trips(tmp_path):
+    ds = simulate_multiscale(T7_PARAMS, 500, 0.2, p0=_t7_p0(), seed=1)
+    save(ds, tmp_path / "ms.nc")
+    back = load(tmp_path / "ms.nc")
+    np.testing.assert_array_equal(back["mode"].values, ds["mode"].values)
+    np.testing.assert_array_equal(back.switch_reason.values, ds.switch_reason.values)
+    np.testing.assert_allclose(back.cumulative_spikes, ds.cumulative_spikes)
+
+
+@pytest.mark.numba
+def test_cli_run_of_the_example_config(tmp_path):
+    out = tmp_path / "ms.nc"
+    code = main(["run", str(CONFIG), "-o", str(out), "--set", "run.n=2000",
+                 "--set", "run.t_max=0.3"])
+    assert code == 0
+    ds = load(out)
+    assert ds.attrs["model"] == "multiscale" and ds.attrs["n"] == 2000
+    assert "micro" in ds["mode"].values
+    assert out.with_suffix(".png").exists()

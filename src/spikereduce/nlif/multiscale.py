@@ -11,12 +11,20 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+import xarray as xr
 
-from ..errors import NumericalError
+from ..errors import NumericalError, ParameterError
+from ..io import PhaseTimer, make_dataset
+from ..params import check_int, check_positive, check_real, check_seed
+from ..progress import progress_bar
+from ..seeding import streams
+from .fokker_planck import FokkerPlanckStepper
 from .handover import reconstruct_density, sample_particles
 from .params import NLIFParams, Periodic, Pulse
+from .particles import ParticleSystem
 
 # advance(p, rate, t, k) -> (p, rate, rates[k], spikes[k]) : k Fokker–Planck steps of dt_macro;
 # rates[j] is N after step j, spikes[j] the spikes per neuron emitted during step j.
@@ -118,6 +126,7 @@ def run_switching(p0: np.ndarray, rate0: float, v: np.ndarray, v_f: float, t_max
     stash: tuple[float, np.ndarray, np.ndarray, float] | None = None  # state at last switch back
     V = np.empty(0)
     t_sw = 0.0
+    steps_micro = 0
     win_counts: deque[int] = deque(maxlen=n_win)
     forced_on, forced_off = s.force_micro if s.force_micro else (math.inf, math.inf)
 
@@ -151,7 +160,9 @@ def run_switching(p0: np.ndarray, rate0: float, v: np.ndarray, v_f: float, t_max
                 j = int(np.argmax(bad))
                 t_detect = t + (j + 1) * s.dt_macro
                 t1 = time.perf_counter()
-                t_rb, p_rb, _, mark = ring[0]
+                # Latest buffered state at least t_back before the crossing (else the oldest).
+                t_rb, p_rb, _, mark = next((e for e in reversed(ring)
+                                            if e[0] <= t_detect - s.t_back + _EPS), ring[0])
                 trace.truncate(mark)
                 reason = "rate above n_up" if np.isfinite(rates[j:j + 1]).all() else \
                     "non-finite rate"
@@ -167,14 +178,14 @@ def run_switching(p0: np.ndarray, rate0: float, v: np.ndarray, v_f: float, t_max
                     win_counts = deque(maxlen=n_win)
                     events.append(SwitchEvent(t_rb, "macro->micro", reason, t_detect))
                     phase += 1
-                t, mode, t_sw = t_rb, "micro", t_rb
+                t, mode, t_sw, steps_micro = t_rb, "micro", t_rb, 0
                 next_density = t if _on_grid(t, s.density_every) else _next_multiple(
                     t, s.density_every)
                 ring.clear()
                 stash = None
                 wall["switch"] += time.perf_counter() - t1
                 continue
-            times = t + s.dt_macro * np.arange(1, k + 1)
+            times = t + s.dt_macro * np.arange(1, rates.size + 1)
             trace.add(times, rates, spikes, "macro")
             p, rate, t = p_new, float(rate_new), float(times[-1])
             if t >= forced_on - _EPS and t < forced_off - _EPS:
@@ -183,27 +194,33 @@ def run_switching(p0: np.ndarray, rate0: float, v: np.ndarray, v_f: float, t_max
                 win_counts = deque(maxlen=n_win)
                 events.append(SwitchEvent(t, "macro->micro", "forced", t))
                 phase += 1
-                mode, t_sw = "micro", t
+                mode, t_sw, steps_micro = "micro", t, 0
                 ring.clear()
                 stash = None
                 wall["switch"] += time.perf_counter() - t1
         else:
-            t0 = time.perf_counter()
             if t >= next_density - _EPS:
                 t1 = time.perf_counter()
                 snapshot(t, reconstruct_density(V, v, v_f=v_f, bw=s.bw), "micro")
                 wall["switch"] += time.perf_counter() - t1
                 next_density = _next_multiple(t, s.density_every)
+            t0 = time.perf_counter()
+            forced = s.force_micro is not None and forced_on - _EPS <= t_sw < forced_off
+            # No switch is possible before the dwell (or the forced phase) ends: run up to then,
+            # or to the next density snapshot, in one call; afterwards test every step.
+            t_free = forced_off if forced else t_sw + s.window
             k = 1
+            if t < t_free - _EPS:
+                k = _steps_left(t, min(t_free, next_density, t_max), s.dt_micro)
             V, counts = micro(V, t, k, phase)
-            c = int(counts[0])
-            win_counts.append(c)
-            max_frac = max(max_frac, c / s.n)
-            t = t + s.dt_micro
-            r = c / (s.n * s.dt_micro)
-            trace.add(np.array([t]), np.array([r]), np.array([c / s.n]), "micro")
+            win_counts.extend(int(c) for c in counts)
+            max_frac = max(max_frac, int(counts.max()) / s.n)
+            steps_micro += k
+            times = t_sw + s.dt_micro * np.arange(steps_micro - k + 1, steps_micro + 1)
+            t = float(times[-1])
+            trace.add(times, counts / (s.n * s.dt_micro), counts / s.n, "micro")
             wall["micro"] += time.perf_counter() - t0
-            if s.force_micro is not None and forced_on - _EPS <= t_sw < forced_off:
+            if forced:
                 leave = t >= forced_off - _EPS
                 reason = "forced"
             else:
@@ -280,3 +297,198 @@ def max_micro_step(params: NLIFParams) -> float:
         pulse = math.inf
     noise = 2.0 * params.a / i_max ** 2 if i_max > 0 else math.inf
     return min(DT_MICRO_DEFAULT, noise, pulse)
+
+
+def _check_settings(params: NLIFParams, n: int, t_max: float, h: float, dt_macro: float,
+                    v_min: float, dt_micro: float | None, n_up: float, n_down: float,
+                    window: float, f_sync: float, t_back: float, bw: float | None,
+                    density_every: float, force_micro: Any) -> tuple[SwitchSettings, float]:
+    if not isinstance(params, NLIFParams):
+        raise ParameterError("params", type(params).__name__, "an NLIFParams object")
+    n = check_int("n", n, lo=1)
+    t_max = check_positive("t_max", t_max)
+    h = check_positive("h", h)
+    dt_macro = check_positive("dt_macro", dt_macro)
+    v_min = check_real("v_min", v_min, hi=params.v_r, hi_open=True)
+    if dt_macro * params.a > h * h * (1 + 1e-12):
+        # Positivity of the macro scheme (spec §2.2, §5.6): a negative density cannot be sampled.
+        raise ParameterError("dt_macro", dt_macro, f"<= h^2/a = {h * h / params.a:g}")
+    bound = max_micro_step(params)
+    if dt_micro is None:
+        dt_micro = bound
+    else:
+        dt_micro = check_positive("dt_micro", dt_micro)
+        if dt_micro > bound * (1 + 1e-9):
+            raise ParameterError("dt_micro", dt_micro,
+                                 f"<= {bound:g} to resolve the input (|I| dt <= sqrt(2 a dt), "
+                                 f"a pulse spans >= {STEPS_PER_PULSE} steps)")
+    n_up = check_positive("n_up", n_up)
+    n_down = check_positive("n_down", n_down)
+    cap = params.a / (h * h)
+    if n_up > CAP_FRACTION * cap:
+        raise ParameterError("n_up", n_up, f"<= {CAP_FRACTION:g} a/h^2 = {CAP_FRACTION * cap:g} "
+                             "(well below the macro grid's rate cap a/h^2)")
+    if n_up < HYSTERESIS * n_down:
+        raise ParameterError("n_up", n_up, f">= {HYSTERESIS:g} n_down = {HYSTERESIS * n_down:g} "
+                             "(hysteresis; closer thresholds make the solver chatter)")
+    window = check_real("window", window, lo=dt_micro)
+    f_sync = check_real("f_sync", f_sync, lo=0.0, hi=1.0, lo_open=True)
+    t_back = check_real("t_back", t_back, lo=0.0)
+    if bw is not None:
+        bw = check_positive("bw", bw)
+    density_every = check_positive("density_every", density_every)
+    forced = None
+    if force_micro is not None:
+        try:
+            on, off = (float(x) for x in force_micro)
+        except (TypeError, ValueError):
+            raise ParameterError("force_micro", force_micro,
+                                 "a pair (t_on, t_off) of times") from None
+        if not 0.0 <= on < off:
+            raise ParameterError("force_micro", force_micro, "0 <= t_on < t_off")
+        forced = (on, off)
+    n_cells = (params.v_f - v_min) / h
+    if abs(n_cells - round(n_cells)) > 1e-6 or abs(
+            (params.v_r - v_min) / h - round((params.v_r - v_min) / h)) > 1e-6:
+        raise ParameterError("h", h, "a step that puts v_min, v_r and v_f on grid nodes")
+    chunk = max(1, min(50, round(t_back / dt_macro / 10))) if t_back > 0 else 1
+    return SwitchSettings(n=n, dt_macro=dt_macro, dt_micro=dt_micro, n_up=n_up, n_down=n_down,
+                          window=window, f_sync=f_sync, t_back=t_back, bw=bw,
+                          density_every=density_every, force_micro=forced,
+                          macro_chunk=chunk), t_max
+
+
+def simulate_multiscale(params: NLIFParams, n: int, t_max: float, *, p0: Any, seed: int,
+                        h: float = 0.01, dt_macro: float = 1e-4, v_min: float = -4.0,
+                        dt_micro: float | None = None, n_up: float = 10.0, n_down: float = 2.0,
+                        window: float = 0.1, f_sync: float = 0.01, t_back: float = 0.02,
+                        bw: float | None = None, bridge: bool = True,
+                        density_every: float = 0.01,
+                        force_micro: tuple[float, float] | None = None,
+                        progress: bool | None = None) -> xr.Dataset:
+    """Multi-scale run of the nlif network of ``n`` neurons from density ``p0`` up to ``t_max``.
+
+    Fokker–Planck steps (grid ``h``, ``v_min``, step ``dt_macro``) while the rate stays at or
+    below ``n_up``; on crossing, roll back ``t_back``, sample ``n`` particles by stratified
+    quantiles and run the particle network (step ``dt_micro``, cascades, ``bridge`` correction)
+    until, after at least ``window``, the windowed rate is below ``n_down`` and no step fired
+    more than ``f_sync`` of the neurons; then reconstruct the density (kernel width ``bw``, default
+    max(2h, Silverman)) and hand the windowed rate back to the macro solver. ``force_micro =
+    (t_on, t_off)`` forces a micro phase (round-trip test T6). All times in membrane time
+    constants; rates in spikes per neuron per unit time.
+
+    ``dt_micro=None`` picks the largest step that resolves the input (:func:`max_micro_step`); a
+    larger explicit step is refused. Requires ``n_up >= 5 n_down`` and ``n_up <= 0.1 a/h^2``.
+
+    Returns a Dataset on ``time`` (every step's end; macro and micro steps interleaved) with
+    ``rate``, ``cumulative_spikes``, ``mode`` ("macro"/"micro"), ``density`` on
+    (``density_time``, ``v``) every ``density_every`` (reconstructed from the particles in micro
+    phases), the switch events on dimension ``switch`` and the wall time of each mode in attrs
+    (``wall_time_macro``, ``wall_time_micro``, ``wall_time_switch``).
+    """
+    settings, t_max = _check_settings(params, n, t_max, h, dt_macro, v_min, dt_micro, n_up,
+                                      n_down, window, f_sync, t_back, bw, density_every,
+                                      force_micro)
+    seed = check_seed(seed)
+    if not isinstance(bridge, bool):
+        raise ParameterError("bridge", bridge, "true or false")
+    timer = PhaseTimer()
+    with timer("compile"):
+        _warm_up()
+    with timer("setup"):
+        stepper = FokkerPlanckStepper(params, h=h, dt=settings.dt_macro, v_min=v_min,
+                                      strict=True)
+        grid = stepper.v
+        p_init, rate0 = stepper.initial(p0)
+        macro = _macro_adapter(stepper, settings.n_up)
+        rs = streams(seed)
+        micro = _micro_adapter(params, settings.dt_micro, bridge, rs.kernel_seed)
+    with progress_bar(t_max, "nlif multi-scale", enabled=progress) as bar:
+        res = run_switching(p_init, rate0, grid, params.v_f, t_max, macro, micro, rs.numpy,
+                            settings, progress=bar.update)
+    for phase, seconds in res.wall.items():
+        timer.add(phase, seconds)
+    return _dataset(params, res, grid, settings, seed, timer, rate0, bridge, h, v_min)
+
+
+def _dataset(params: NLIFParams, res: SwitchResult, grid: np.ndarray, s: SwitchSettings,
+             seed: int, timer: PhaseTimer, rate0: float, bridge: bool, h: float,
+             v_min: float) -> xr.Dataset:
+    time_ = np.concatenate(([0.0], res.time))
+    rate = np.concatenate(([rate0], res.rate))
+    cum = np.concatenate(([0.0], np.cumsum(res.spikes)))
+    micro = np.concatenate(([False], res.micro))
+    if res.micro.size:
+        micro[0] = res.micro[0] and res.events[0].time == 0.0
+    mode = np.where(micro, "micro", "macro")
+    step = np.diff(time_, prepend=0.0)
+    ev = res.events
+    t_micro = float(step[micro].sum())
+    data = {
+        "rate": ("time", rate, {"units": "spikes per neuron per unit time",
+                                "long_name": "firing rate N(t)"}),
+        "cumulative_spikes": ("time", cum, {"units": "spikes per neuron"}),
+        "mode": ("time", mode, {"description": "solver that computed the step ending here"}),
+        "density": (("density_time", "v"), res.density,
+                    {"units": "per unit voltage",
+                     "description": "voltage density on the macro grid; reconstructed from "
+                                    "the particles (image kernel) in micro phases"}),
+        "density_mode": ("density_time", np.where(res.density_micro, "micro", "macro")),
+        "switch_time": ("switch", np.array([e.time for e in ev], float)),
+        "switch_direction": ("switch", np.array([e.direction for e in ev], dtype="U12")),
+        "switch_reason": ("switch", np.array([e.reason for e in ev], dtype="U32")),
+        "switch_detected_at": ("switch", np.array([e.detected_at for e in ev], float)),
+    }
+    coords = {"time": time_, "v": ("v", grid, {"units": "dimensionless voltage"}),
+              "density_time": res.density_time, "switch": np.arange(len(ev))}
+    return make_dataset(
+        data, coords, family="nlif", model="multiscale", params=params.to_dict(), seed=seed,
+        timings=timer, time_units="membrane time constants", n=s.n, h=h, v_min=v_min,
+        dt_macro=s.dt_macro, dt_micro=s.dt_micro, n_up=s.n_up, n_down=s.n_down,
+        window=s.window, f_sync=s.f_sync, t_back=s.t_back,
+        bw=-1.0 if s.bw is None else s.bw, bridge=bridge, density_every=s.density_every,
+        time_in_micro=t_micro, n_switches=len(ev),
+        max_fired_fraction=res.max_fired_fraction,
+        switch_events=[{"time": e.time, "direction": e.direction, "reason": e.reason,
+                        "detected_at": e.detected_at} for e in ev])
+
+
+# --- adapters onto the nlif step-level solvers ---------------------------------------------------
+
+
+def _warm_up() -> None:
+    """Compile (or load from cache) both kernels on a tiny problem, timed as "compile"."""
+    params = NLIFParams()
+    st = FokkerPlanckStepper(params, h=0.25, dt=1e-3)
+    p, r = st.initial(lambda x: np.exp(-x * x))
+    st.advance(p, r, 0.0, 1)
+    ParticleSystem(params, np.zeros(4), dt=1e-3).advance(1)
+
+
+def _macro_adapter(stepper: FokkerPlanckStepper, n_up: float) -> MacroAdvance:
+    def advance(p: np.ndarray, rate: float, t: float, k: int
+                ) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+        q = p.copy()  # the stepper works in place; the caller keeps p for its ring buffer
+        # Stopping at n_up saves the steps after a crossing, which the rollback discards anyway.
+        rates = stepper.advance(q, rate, t, k, rate_cap=n_up)
+        return q, float(rates[-1]), rates, stepper.spikes_per_step(rate, rates)
+    return advance
+
+
+def _micro_adapter(params: NLIFParams, dt: float, bridge: bool, kernel_seed: int
+                   ) -> MicroAdvance:
+    systems: dict[int, ParticleSystem] = {}
+
+    def advance(V: np.ndarray, t: float, k: int, phase: int) -> tuple[np.ndarray, np.ndarray]:
+        system = systems.get(phase)
+        if system is None or system.v is not V:
+            # A new micro phase: its own random stream, derived from (seed, phase) only, so a
+            # run is reproducible whatever happened before.
+            state = np.random.SeedSequence([kernel_seed, phase]).generate_state(1, np.uint64)
+            system = ParticleSystem(params, V, dt=dt, rng_state=int(state[0]), t=t,
+                                    bridge=bridge)
+            systems.clear()
+            systems[phase] = system
+        counts, _ = system.advance(k)
+        return system.v, counts
+    return advance
