@@ -8,10 +8,10 @@ from spikereduce.nlif import (
     NLIFParams,
     ParticleSystem,
     Pulse,
+    _rng,
     gaussian_density,
     simulate_particles,
 )
-from spikereduce.nlif import _rng
 from spikereduce.nlif._kernels import _cascade_fixed_point
 
 pytestmark = pytest.mark.numba
