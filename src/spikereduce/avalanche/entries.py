@@ -127,7 +127,7 @@ def demo(folder: Path) -> list[SummaryRow]:
     # F1-like: torus near criticality against the homogeneous no-self closed form, s^-3/2 guide
     tp = TorusParams(l=32, k=1, alpha=0.985)
     Wt = MODELS["torus"].build(tp)
-    rec = simulate(Wt, 100_000, seed=1, record_assemblies=False)
+    rec = simulate(Wt, 60_000, seed=1, record_assemblies=False)
     n = tp.l * tp.l
     hom = closed_form.homogeneous(n, tp.alpha, self_coupling=False)
     fig = size_distribution_figure(
@@ -146,7 +146,7 @@ def demo(folder: Path) -> list[SummaryRow]:
     Wr = MODELS["ring"].build(rp)
     exact = theory.size_distribution(Wr)
     closed = closed_form.ring(rp.N, rp.alpha)
-    rec_r = simulate(Wr, 200_000, seed=2, record_assemblies=False)
+    rec_r = simulate(Wr, 100_000, seed=2, record_assemblies=False)
     s, P_sim = size_histogram(rec_r.sizes, rp.N)
     fig = size_distribution_figure({"simulation": (s, P_sim)},
                                    {"exact (2.5)": (s, exact),
