@@ -3,6 +3,8 @@
 Spec nlif §1.4 (Gaussian initial data truncated to (-inf, v_f] and normalized). A ``p0`` is one of
   * a density object such as :func:`gaussian_density` (callable v -> p, with exact sampling),
   * any callable v -> p(v) >= 0 (normalized on the grid / tabulated for sampling),
+  * a pair (v_nodes, p_values): a density tabulated at increasing nodes, read by linear
+    interpolation (zero outside the nodes), i.e. a callable,
   * an array: for :func:`solve_fokker_planck` the density at the grid nodes v_min + i h,
     i < n (the Dirichlet node v_f excluded); for :func:`simulate_particles` the n voltages.
 """
@@ -68,8 +70,20 @@ def gaussian_density(v0: float, var: float) -> GaussianDensity:
     return GaussianDensity(check_real("v0", v0), check_positive("var", var))
 
 
+def _tabulated(p0: Any) -> Any:
+    """A (v_nodes, p_values) pair as a callable (linear interpolation, zero outside)."""
+    if not (isinstance(p0, tuple) and len(p0) == 2):
+        return p0
+    x, y = (np.asarray(a, dtype=float) for a in p0)
+    if x.ndim != 1 or x.shape != y.shape or x.size < 2 or not np.all(np.diff(x) > 0):
+        raise ParameterError("p0", "a (v, p) pair with mismatched or unordered nodes",
+                             "(v_nodes, p_values): equal-length 1-D arrays, v increasing")
+    return lambda v: np.interp(v, x, y, left=0.0, right=0.0)
+
+
 def density_on_grid(p0: Any, v: np.ndarray, h: float) -> np.ndarray:
     """p0 at the nodes ``v`` (v_f excluded), non-negative, normalized so that sum(h p) = 1."""
+    p0 = _tabulated(p0)
     if callable(p0):
         p = np.asarray(p0(v), dtype=float)
         if p.shape != v.shape:
@@ -98,6 +112,7 @@ def initial_voltages(p0: Any, n: int, rng: np.random.Generator, v_f: float,
     A plain callable is tabulated on [v_lo, v_f] (50 001 nodes) and sampled by inverse CDF.
     """
     n = check_int("n", n, lo=1)
+    p0 = _tabulated(p0)
     sample = getattr(p0, "sample", None)
     if callable(sample):
         return np.asarray(sample(n, rng, v_f), dtype=float)
