@@ -17,7 +17,7 @@ from ..params import check_choice, check_int, check_positive, check_real, check_
 from ..progress import progress_bar
 from .dsode import simulate_dsode
 from .network import simulate_network
-from .observables import BEAT_EDGES, mfe_peaks, summary
+from .observables import BEAT_EDGES, default_t_start, mfe_peaks, summary
 from .params import MarkovParams, check_dt, check_params
 
 MODELS = ("snn", "sde", "dsode")
@@ -40,14 +40,15 @@ def point_summary(params: MarkovParams, model: str, t_max: float, *, seed: int =
 def bifurcation(params: MarkovParams | None = None, p_ei_start: float = 0.5,
                 p_ei_stop: float = 1.0, count: int = 51, *, t_max: float = 1000.0,
                 seed: int = 0, models: Sequence[str] = ("snn", "dsode"),
-                refractory: str = "code", dt: float = 0.1,
+                refractory: str = "code", dt: float = 0.1, t_start: float | None = None,
                 progress: bool | None = None) -> xr.Dataset:
     """Beat histograms and rates over p_EI ∈ linspace(start, stop, count) (default 0.5–1.0, 51).
 
     Returns beat_hist (model, p_ei, dm_bin): counts of successive MFE peak-height differences
     over −300:5:300 spikes/ms; nu_E, nu_I (Hz), ssi_E, ssi_I, mfe_rate (Hz) and pattern
     ('period-1', 'period-2', 'irregular', 'none') per (model, p_ei). Every SNN point uses the
-    same seed (common random numbers across p_EI).
+    same seed (common random numbers across p_EI). Statistics use t > t_start (default
+    200 ms, or the first fifth of shorter runs).
     """
     params = check_params(params if params is not None else MarkovParams())
     p_ei_start = check_real("p_ei_start", p_ei_start, lo=0.0, hi=1.0)
@@ -56,6 +57,8 @@ def bifurcation(params: MarkovParams | None = None, p_ei_start: float = 0.5,
     t_max = check_positive("t_max", t_max)
     seed = check_seed(seed)
     dt = check_dt(params, dt)
+    t_start = default_t_start(t_max) if t_start is None else check_real(
+        "t_start", t_start, lo=0.0, hi=t_max, hi_open=True)
     refractory = check_choice("refractory", refractory, ("code", "clean"))
     if isinstance(models, str):
         models = (models,)
@@ -75,7 +78,7 @@ def bifurcation(params: MarkovParams | None = None, p_ei_start: float = 0.5,
             for i, model in enumerate(models):
                 with timer(model):
                     s, h, pat = point_summary(point, model, t_max, seed=seed,
-                                              refractory=refractory, dt=dt)
+                                              refractory=refractory, dt=dt, t_start=t_start)
                 hist[i, j] = h
                 pattern[i, j] = pat
                 for k in SCALARS:
@@ -91,4 +94,4 @@ def bifurcation(params: MarkovParams | None = None, p_ei_start: float = 0.5,
               "dm_bin": ("dm_bin", centers, {"units": "spikes/ms"})}
     return make_dataset(data, coords, family="markov", model="bifurcation",
                         params=params.to_dict(), seed=seed, timings=timer, t_max=t_max, dt=dt,
-                        refractory_rule=refractory)
+                        refractory_rule=refractory, t_start=t_start)

@@ -142,8 +142,18 @@ def summary(ds: xr.Dataset, t_start: float = 200.0) -> dict[str, float]:
     return out
 
 
-def with_summary(ds: xr.Dataset, t_start: float = 200.0) -> xr.Dataset:
-    """``ds`` plus scalar summary variables and the beat histogram (for sweeps over points)."""
+def default_t_start(t_max: float) -> float:
+    """Transient discarded by default: 200 ms (spec §1.4), or the first fifth of shorter runs."""
+    return min(200.0, 0.2 * float(t_max))
+
+
+def with_summary(ds: xr.Dataset, t_start: float | None = None) -> xr.Dataset:
+    """``ds`` plus scalar summary variables and the beat histogram (for sweeps over points).
+
+    ``t_start=None`` uses :func:`default_t_start` of the run length.
+    """
+    if t_start is None:
+        t_start = default_t_start(float(ds["time"].values[-1]))
     out = ds.copy()
     for name, value in summary(ds, t_start).items():
         out[name] = ((), value)
