@@ -107,6 +107,24 @@ def relax(dense, WT, indptr, indices, data, u):
 
 
 @njit(cache=True)
+def _append(units, used, buf, size):
+    """Append ``buf[:size]`` to the growing spike record ``units[:used]``."""
+    if used + size > units.shape[0]:
+        grown = np.empty(max(2 * units.shape[0], used + size), dtype=np.int32)
+        grown[:used] = units[:used]
+        units = grown
+    for q in range(size):
+        units[used + q] = buf[q]
+    return units, used + size
+
+
+@njit(cache=True)
+def _draw(cum):
+    i = np.searchsorted(cum, np.random.random(), side="right")
+    return min(i, cum.shape[0] - 1)
+
+
+@njit(cache=True)
 def simulate_kernel(dense, WT, indptr, indices, data, u, cum_p, uniform, delta, random_amp,
                     n_av, seed, record):
     """Drive one unit per step until ``n_av`` avalanches have occurred (spec §1.2).
@@ -136,9 +154,7 @@ def simulate_kernel(dense, WT, indptr, indices, data, u, cum_p, uniform, delta, 
         if uniform:
             i = np.random.randint(0, N)
         else:
-            i = np.searchsorted(cum_p, np.random.random(), side="right")
-            if i >= N:
-                i = N - 1
+            i = _draw(cum_p)
         if random_amp:
             u[i] += delta * np.random.random()
         else:
@@ -154,13 +170,7 @@ def simulate_kernel(dense, WT, indptr, indices, data, u, cum_p, uniform, delta, 
         durs[a] = dur
         starts[a] = i
         if record:
-            if used + size > units.shape[0]:
-                grown = np.empty(max(2 * units.shape[0], used + size), dtype=np.int32)
-                grown[:used] = units[:used]
-                units = grown
-            for q in range(size):
-                units[used + q] = buf[q]
-            used += size
+            units, used = _append(units, used, buf, size)
         a += 1
     return sizes, durs, starts, units[:used], steps, OK
 
@@ -224,11 +234,20 @@ def burning_test(W, u, skip=-1):
     return n_alive == 0
 
 
+TORUS = 0
+REJECTION = 1
+
+
 @njit(cache=True)
-def torus_sampler_kernel(W, WT, cum_p, delta, random_amp, n_av, seed):
-    """Exact i.i.d. avalanches (spec §2.8.1): x ~ U[0,1)^N, u = Relax((I - W)x + W1), then one
-    drive step; trials that trigger nothing are discarded. Returns sizes, durations, starts,
-    spikes in firing order, the number of trials and a status code."""
+def sampler_kernel(W, WT, cum, delta, random_amp, n_av, seed, method):
+    """Exact i.i.d. avalanches (spec §2.8).
+
+    ``TORUS``: x ~ U[0,1)^N, u = Relax((I - W)x + W1), then one drive step with unit ~ ``cum``;
+    trials that trigger nothing are discarded. ``REJECTION``: start i ~ ``cum`` (built from
+    p_i det((I-W)_{-i,-i})), u_{-i} uniform until it passes the burning test of the network
+    without i, u_i = 1. Returns sizes, durations, starts, spikes in firing order, the number of
+    trials (state draws) and a status code.
+    """
     np.random.seed(seed)
     N = W.shape[0]
     sizes = np.empty(n_av, dtype=np.int32)
@@ -249,26 +268,34 @@ def torus_sampler_kernel(W, WT, cum_p, delta, random_amp, n_av, seed):
     a = 0
     while a < n_av:
         trials += 1
-        for j in range(N):
-            x[j] = np.random.random()
-        for j in range(N):
-            s = x[j]
-            for k in range(N):
-                s += W[j, k] * (1.0 - x[k])
-            u[j] = s
-        ncur = 0
-        for j in range(N):
-            if u[j] >= 1.0:
-                cur[ncur] = j
-                ncur += 1
-        _generations(True, WT, dummy_i, dummy_i, dummy_f, u, cur, ncur, nxt, stamp, buf,
-                     np.int64(1) << 62, dummy_i)
-        i = np.searchsorted(cum_p, np.random.random(), side="right")
-        if i >= N:
-            i = N - 1
-        u[i] += delta * np.random.random() if random_amp else delta
-        if u[i] < 1.0:
-            continue
+        if method == TORUS:
+            for j in range(N):
+                x[j] = np.random.random()
+            ncur = 0
+            for j in range(N):
+                s = x[j]
+                for k in range(N):
+                    s += W[j, k] * (1.0 - x[k])
+                u[j] = s
+                if s >= 1.0:
+                    cur[ncur] = j
+                    ncur += 1
+            _generations(True, WT, dummy_i, dummy_i, dummy_f, u, cur, ncur, nxt, stamp, buf,
+                         np.int64(1) << 62, dummy_i)
+            i = _draw(cum)
+            u[i] += delta * np.random.random() if random_amp else delta
+            if u[i] < 1.0:
+                continue
+        else:
+            i = _draw(cum)
+            while True:
+                for j in range(N):
+                    u[j] = np.random.random()
+                u[i] = 0.0
+                if burning_test(W, u, i):
+                    break
+                trials += 1
+            u[i] = 1.0
         cur[0] = i
         size, dur = _generations(True, WT, dummy_i, dummy_i, dummy_f, u, cur, 1, nxt, stamp, buf,
                                  N, fired)
@@ -277,62 +304,6 @@ def torus_sampler_kernel(W, WT, cum_p, delta, random_amp, n_av, seed):
         sizes[a] = size
         durs[a] = dur
         starts[a] = i
-        if used + size > units.shape[0]:
-            grown = np.empty(2 * units.shape[0] + size, dtype=np.int32)
-            grown[:used] = units[:used]
-            units = grown
-        for q in range(size):
-            units[used + q] = buf[q]
-        used += size
+        units, used = _append(units, used, buf, size)
         a += 1
     return sizes, durs, starts, units[:used], trials, OK
-
-
-@njit(cache=True)
-def rejection_sampler_kernel(W, WT, cum_start, n_av, seed):
-    """Exact i.i.d. avalanches (spec §2.8.2): start i with probability ~ p_i det((I-W)_{-i,-i}),
-    u_{-i} uniform conditioned on the burning test of the network without i, u_i = 1."""
-    np.random.seed(seed)
-    N = W.shape[0]
-    sizes = np.empty(n_av, dtype=np.int32)
-    durs = np.empty(n_av, dtype=np.int32)
-    starts = np.empty(n_av, dtype=np.int32)
-    units = np.empty(n_av * 4 + 16, dtype=np.int32)
-    used = 0
-    cur = np.empty(N, dtype=np.int64)
-    nxt = np.empty(N, dtype=np.int64)
-    stamp = np.full(N + 1, -1, dtype=np.int64)
-    fired = np.full(N + 1, -1, dtype=np.int64)
-    buf = np.empty(N, dtype=np.int64)
-    dummy_i = np.zeros(1, dtype=np.int64)
-    dummy_f = np.zeros(1)
-    u = np.empty(N)
-    draws = np.int64(0)
-    for a in range(n_av):
-        i = np.searchsorted(cum_start, np.random.random(), side="right")
-        if i >= N:
-            i = N - 1
-        while True:
-            draws += 1
-            for j in range(N):
-                u[j] = np.random.random()
-            u[i] = 0.0
-            if burning_test(W, u, i):
-                break
-        u[i] = 1.0
-        cur[0] = i
-        size, dur = _generations(True, WT, dummy_i, dummy_i, dummy_f, u, cur, 1, nxt, stamp, buf,
-                                 N, fired)
-        if size < 0:
-            return sizes[:a], durs[:a], starts[:a], units[:used], draws, REFIRED
-        sizes[a] = size
-        durs[a] = dur
-        starts[a] = i
-        if used + size > units.shape[0]:
-            grown = np.empty(2 * units.shape[0] + size, dtype=np.int32)
-            grown[:used] = units[:used]
-            units = grown
-        for q in range(size):
-            units[used + q] = buf[q]
-        used += size
-    return sizes, durs, starts, units[:used], draws, OK

@@ -92,6 +92,13 @@ def out_masks(W):
 
 
 @njit(cache=True)
+def _buffers(N):
+    """Work arrays: indices of J and of its complement, input from J, two matrices."""
+    return (np.empty(N, dtype=np.int64), np.empty(N, dtype=np.int64), np.empty(N),
+            np.empty((N, N)), np.empty((N, N)))
+
+
+@njit(cache=True)
 def _fill(W, mask, N, idx, cmp, inJ):
     n = 0
     m = 0
@@ -131,11 +138,7 @@ def size_kernel(W, p, log_z, symmetric):
     """
     N = W.shape[0]
     outmask = out_masks(W)
-    idx = np.empty(N, dtype=np.int64)
-    cmp = np.empty(N, dtype=np.int64)
-    inJ = np.empty(N)
-    A = np.empty((N, N))
-    B = np.empty((N, N))
+    idx, cmp, inJ, A, B = _buffers(N)
     P = np.zeros(N + 1)
     for mm in range(1, np.int64(1) << N):
         mask = np.int64(mm)
@@ -178,11 +181,7 @@ def table_kernel(W):
     """T[mask, i] = det(L_J^(i)) det(M_J) for every assembly J (bitmask) and start unit i in J."""
     N = W.shape[0]
     outmask = out_masks(W)
-    idx = np.empty(N, dtype=np.int64)
-    cmp = np.empty(N, dtype=np.int64)
-    inJ = np.empty(N)
-    A = np.empty((N, N))
-    B = np.empty((N, N))
+    idx, cmp, inJ, A, B = _buffers(N)
     T = np.zeros((np.int64(1) << N, N))
     for mm in range(1, np.int64(1) << N):
         mask = np.int64(mm)
@@ -218,10 +217,7 @@ def table_kernel(W):
 def complement_dets(W):
     """det(M_J) for every bitmask J (J = full set gives 1)."""
     N = W.shape[0]
-    idx = np.empty(N, dtype=np.int64)
-    cmp = np.empty(N, dtype=np.int64)
-    inJ = np.empty(N)
-    B = np.empty((N, N))
+    idx, cmp, inJ, _, B = _buffers(N)
     out = np.zeros(np.int64(1) << N)
     for mask in range(1, np.int64(1) << N):
         n, m = _fill(W, np.int64(mask), N, idx, cmp, inJ)

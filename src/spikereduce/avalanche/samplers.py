@@ -47,13 +47,13 @@ def sample_avalanches(W: Any, n_avalanches: int, *, method: str = "torus",
         if method == "torus":
             cum = np.cumsum(pv)
             cum[-1] = 1.0
-            out = K.torus_sampler_kernel(Wd, WT, cum, d, bool(random_amplitude), n_av,
-                                         st.kernel_seed)
+            out = K.sampler_kernel(Wd, WT, cum, d, bool(random_amplitude), n_av,
+                                   st.kernel_seed, K.TORUS)
         else:
             w = pv * cofactors(Wd)
             cum = np.cumsum(w / w.sum())
             cum[-1] = 1.0
-            out = K.rejection_sampler_kernel(Wd, WT, cum, n_av, st.kernel_seed)
+            out = K.sampler_kernel(Wd, WT, cum, d, True, n_av, st.kernel_seed, K.REJECTION)
     sizes, durs, starts, units, steps, status = out
     if status != K.OK:
         raise NumericalError("a unit fired twice within one avalanche (A1-A2 violated)")
