@@ -6,6 +6,8 @@ from itertools import combinations
 import networkx as nx
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from spikereduce.avalanche import (
     assembly_probability,
@@ -168,3 +170,38 @@ def test_phase_space_burning_test():
     assert theory.in_phase_space(W, [0.35, 0.1])  # unit 0 above 0.3 burns, then unit 1
     assert not theory.in_phase_space(W, [0.2, 0.3])  # both below their input from the other
     assert theory.in_phase_space(W, [0.2, 0.45])
+
+
+def _brute_force_sizes(W, p):
+    """Spec §2.5 term by term with numpy determinants: sum over J and i in J."""
+    N = W.shape[0]
+    Z = sum(p[k] * np.linalg.det(np.delete(np.delete(np.eye(N) - W, k, 0), k, 1))
+            for k in range(N))
+    P = np.zeros(N)
+    for n in range(1, N + 1):
+        for J in combinations(range(N), n):
+            J = list(J)
+            WJ = W[np.ix_(J, J)]
+            L = np.diag(WJ.sum(axis=1)) - WJ
+            Jc = [j for j in range(N) if j not in J]
+            M = np.diag(1 - W[np.ix_(Jc, J)].sum(axis=1)) - W[np.ix_(Jc, Jc)]
+            detM = np.linalg.det(M) if Jc else 1.0
+            for r, i in enumerate(J):
+                Li = np.delete(np.delete(L, r, 0), r, 1)
+                P[n - 1] += p[i] * (np.linalg.det(Li) if n > 1 else 1.0) * detM
+    return P / Z
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), N=st.integers(1, 6), fill=st.floats(0.1, 1.0),
+       self_weights=st.booleans())
+def test_compiled_enumeration_equals_term_by_term_formula(seed, N, fill, self_weights):
+    rng = np.random.default_rng(seed)
+    A = (rng.random((N, N)) < fill) * rng.random((N, N))
+    if not self_weights:
+        np.fill_diagonal(A, 0.0)
+    rows = A.sum(axis=1)
+    W = np.divide(A, rows[:, None], out=np.zeros_like(A), where=rows[:, None] > 0)
+    W *= rng.uniform(0.05, 0.97, N)[:, None]
+    p = rng.dirichlet(np.ones(N))
+    np.testing.assert_allclose(size_distribution(W, p), _brute_force_sizes(W, p), atol=1e-12)
