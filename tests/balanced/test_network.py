@@ -69,16 +69,19 @@ def test_self_edges_are_excluded():
 @pytest.mark.parametrize("mu", [0.003, 8.4, 150.0, 2500.0])
 def test_poisson_table_sampler(mu):
     cap = nk.table_size(mu)
-    pmf, cdf, guide = np.zeros(cap), np.zeros(cap), np.zeros(cap, dtype=np.int64)
-    kmin, size = nk._poisson_table(mu, pmf, cdf, guide)
+    pmf, cdf, guide = np.zeros(cap), np.zeros(cap), np.zeros(nk.guide_size(mu), dtype=np.int64)
+    kmin, size, buckets = nk._poisson_table(mu, pmf, cdf, guide)
+    assert buckets == nk.GUIDE_FACTOR * size
     k = kmin + np.arange(size)
     assert abs(pmf[:size].sum() - 1) < 1e-12 and cdf[size - 1] == 1.0
     assert abs(pmf[:size] @ k - mu) < 1e-9 * max(mu, 1)
     assert abs(pmf[:size] @ (k - mu) ** 2 - mu) < 1e-9 * max(mu, 1)
     rs = nk.rng_state(7)
     m = 200_000
-    draws = np.array([nk._draw(kmin, size, pmf, cdf, guide, rs) for _ in range(m)])
-    y, v = draws[:, 0], draws[:, 1]
+    draws = np.array([nk._draw(kmin, buckets, pmf, cdf, guide, rs) for _ in range(m)])
+    y, j, w = draws[:, 0], draws[:, 1].astype(int), draws[:, 2]
+    assert np.all(y == kmin + j)
+    v = w / pmf[j]
     # Mean within 4 standard errors sqrt(mu/m); variance within 4 se of the sample variance.
     assert abs(y.mean() - mu) < 4 * math.sqrt(mu / m)
     assert abs(y.var() - mu) < 4 * mu * math.sqrt(2.0 / m) + 4 * math.sqrt(mu / m)
@@ -93,7 +96,8 @@ def test_thinning_is_binomial(y, q):
     from scipy.stats import binom
 
     v = (np.arange(100_000) + 0.5) / 100_000  # quasi-uniform: inversion gives exact frequencies
-    kept = np.array([nk._thin(y, q, x) for x in v])
+    p = 0.37  # the bin probability: the kernel passes v * p and p
+    kept = np.array([nk._thin(y, q, x * p, p) for x in v])
     freq = np.bincount(y - kept, minlength=y + 1) / v.size
     np.testing.assert_allclose(freq, binom.pmf(np.arange(y + 1), y, q), atol=2e-5)
 

@@ -66,9 +66,17 @@ def _uniform(s):
     return (result >> np.uint64(11)) * _U53
 
 
+GUIDE_FACTOR = 8
+
+
 def table_size(mu_max: float) -> int:
     """Length of the Poisson tables for means up to ``mu_max`` (tails cut at _TAIL)."""
     return int(2.0 * (10.0 * math.sqrt(max(mu_max, 0.0)) + 40.0)) + 64
+
+
+def guide_size(mu_max: float) -> int:
+    """Length of the guide table matching :func:`table_size`."""
+    return GUIDE_FACTOR * table_size(mu_max)
 
 
 @njit(cache=True)
@@ -111,7 +119,7 @@ def _fprime(code, lam, beta, h, x):
 
 @njit(cache=True)
 def _poisson_table(mu, pmf, cdf, guide):
-    """Fill pmf/cdf/guide for Poisson(mu); returns (kmin, size).
+    """Fill pmf/cdf/guide for Poisson(mu); returns (kmin, size, number of guide buckets).
 
     The pmf is built outward from the mode by the ratio recursion (no under/overflow for any
     mean), normalised, and searched by inversion with a guide table (about one comparison).
@@ -120,7 +128,7 @@ def _poisson_table(mu, pmf, cdf, guide):
         pmf[0] = 1.0
         cdf[0] = 1.0
         guide[0] = 0
-        return 0, 1
+        return 0, 1, 1
     cap = pmf.shape[0]
     mode = int(math.floor(mu))
     half = cap // 2
@@ -154,29 +162,33 @@ def _poisson_table(mu, pmf, cdf, guide):
         acc += q
         cdf[i] = acc
     cdf[size - 1] = 1.0
+    # GUIDE_FACTOR buckets per table entry: a bucket rarely straddles a cdf step, so the search
+    # below almost never loops (fewer mispredicted branches than a one-per-entry guide).
+    m = GUIDE_FACTOR * size
     j = 0
     for i in range(size):
-        while j < size and j < cdf[i] * size:
+        while j < m and j < cdf[i] * m:
             guide[j] = i
             j += 1
-    while j < size:
+    while j < m:
         guide[j] = size - 1
         j += 1
-    return lo, size
+    return lo, size, m
 
 
 @njit(cache=True)
-def _draw(kmin, size, pmf, cdf, guide, rs):
-    """Poisson count by table inversion; also returns a fresh uniform from inside its bin."""
+def _draw(kmin, m, pmf, cdf, guide, rs):
+    """Poisson count by table inversion; returns (count, table index, position of u in its bin).
+
+    Given the count, (u - cdf[i-1]) / pmf[i] is a fresh uniform: the self-edge thinning uses it,
+    so a receiver needs one random number per presynaptic population.
+    """
     u = _uniform(rs)
-    i = guide[int(u * size)]
+    i = guide[int(u * m)]
     while cdf[i] <= u:
         i += 1
     below = cdf[i - 1] if i > 0 else 0.0
-    v = (u - below) / pmf[i]
-    if v >= 1.0:
-        v = 0.9999999999999999
-    return kmin + i, v
+    return kmin + i, i, u - below
 
 
 @njit(cache=True)
@@ -194,12 +206,16 @@ def _small_poisson(mu, rs):
 
 
 @njit(cache=True)
-def _thin(y, q, v):
-    """y minus Binomial(y, q), drawn by inversion with uniform v: removes the self-edge."""
-    if y == 0 or v < 1.0 - y * q:  # (1-q)^y >= 1 - y q: certainly nothing removed
+def _thin(y, q, w, p):
+    """y minus Binomial(y, q), drawn by inversion with the uniform v = w / p (w = u - cdf below,
+    p = pmf of the bin): removes the self-edge. The common case is decided without dividing."""
+    if y == 0 or w < (1.0 - y * q) * p:  # (1-q)^y >= 1 - y q: certainly nothing removed
         return y
     if q >= 1.0:
         return 0
+    v = w / p
+    if v >= 1.0:
+        v = 0.9999999999999999
     prob = (1.0 - q) ** y
     acc = prob
     r = 0
@@ -294,17 +310,19 @@ def run_chunk(xE, xI, fE, fI, code, tab, pE, pI, nu, dt, step0, step1, stride, o
                 xE[i] = xE[i] * decE + driftE + wE * (cE - fE[i]) - wI * cI
                 xI[i] = xI[i] * decI + driftI + wE * cE - wI * (cI - fI[i])
             continue
-        kE, sizeE = _poisson_table(SE * dt, pmfE, cdfE, guideE)
-        kI, sizeI = _poisson_table(SI * dt, pmfI, cdfI, guideI)
+        kE, _, sizeE = _poisson_table(SE * dt, pmfE, cdfE, guideE)
+        kI, _, sizeI = _poisson_table(SI * dt, pmfI, cdfI, guideI)
+        invE = 1.0 / SE if SE > 0.0 else 0.0
+        invI = 1.0 / SI if SI > 0.0 else 0.0
         for i in range(n):
             # E receiver: E->E (self excluded by thinning with q = f_i / S_E), I->E.
-            y, v = _draw(kE, sizeE, pmfE, cdfE, guideE, rs)
-            a = _thin(y, fE[i] / SE, v) if SE > 0.0 else 0
-            b, v = _draw(kI, sizeI, pmfI, cdfI, guideI, rs)
+            y, j, w = _draw(kE, sizeE, pmfE, cdfE, guideE, rs)
+            a = _thin(y, fE[i] * invE, w, pmfE[j])
+            b, j, w = _draw(kI, sizeI, pmfI, cdfI, guideI, rs)
             xE[i] = xE[i] * decE + driftE + wE * a - wI * b
             # I receiver: E->I, I->I (self excluded).
-            a, v = _draw(kE, sizeE, pmfE, cdfE, guideE, rs)
-            y, v = _draw(kI, sizeI, pmfI, cdfI, guideI, rs)
-            b = _thin(y, fI[i] / SI, v) if SI > 0.0 else 0
+            a, j, w = _draw(kE, sizeE, pmfE, cdfE, guideE, rs)
+            y, j, w = _draw(kI, sizeI, pmfI, cdfI, guideI, rs)
+            b = _thin(y, fI[i] * invI, w, pmfI[j])
             xI[i] = xI[i] * decI + driftI + wE * a - wI * b
     drift_acc[0] = drift

@@ -145,9 +145,10 @@ def run_arrays(xE: np.ndarray, xI: np.ndarray, code: int, pE: np.ndarray, pI: np
     snap_steps = np.asarray(snap_steps, dtype=np.int64)
     snapE = np.empty((snap_steps.size, n))
     snapI = np.empty((snap_steps.size, n))
-    cap = _k.table_size(n * max(pE[2], pI[2]) * dt)
-    tables = [np.zeros(cap), np.zeros(cap), np.zeros(cap, dtype=np.int64),
-              np.zeros(cap), np.zeros(cap), np.zeros(cap, dtype=np.int64)]
+    mu_max = n * max(pE[2], pI[2]) * dt
+    cap, gcap = _k.table_size(mu_max), _k.guide_size(mu_max)
+    tables = [np.zeros(cap), np.zeros(cap), np.zeros(gcap, dtype=np.int64),
+              np.zeros(cap), np.zeros(cap), np.zeros(gcap, dtype=np.int64)]
     fE = np.empty(n)
     fI = np.empty(n)
     drift = np.zeros(1)
@@ -179,6 +180,6 @@ def _compile() -> None:
         _k.run_chunk(x.copy(), x.copy(), np.empty(n), np.empty(n), code, tab, p, p, 0.0, 0.01, 0,
                      1, 1, np.zeros((2, 8)), np.zeros(0, dtype=np.int64), np.empty((0, n)),
                      np.empty((0, n)), np.zeros(1), _k.rng_state(1), False, np.zeros(cap),
-                     np.zeros(cap), np.zeros(cap, dtype=np.int64), np.zeros(cap),
-                     np.zeros(cap), np.zeros(cap, dtype=np.int64))
+                     np.zeros(cap), np.zeros(_k.guide_size(1.0), dtype=np.int64), np.zeros(cap),
+                     np.zeros(cap), np.zeros(_k.guide_size(1.0), dtype=np.int64))
     _COMPILED = True
