@@ -51,13 +51,15 @@ TOY_SRC = textwrap.dedent('''
         rng = streams(cfg.seed).numpy
         t = np.arange(n) * 0.5
         x = a * np.sin(t) + b + rng.normal(size=n)
+        events = np.sort(rng.uniform(0, t[-1], int(2 + 3 * a)))
         if opts.get("sleep"):
             time.sleep(float(opts["sleep"]))
         if opts.get("log"):
             with open(opts["log"], "a") as fh:
                 fh.write(f"{cfg.seed} {os.getpid()}\\n")
         return make_dataset({"x": ("time", x), "mean_x": ((), float(x.mean())),
-                             "spikes": ("time", rng.poisson(3.0, size=n))},
+                             "spikes": ("time", rng.poisson(3.0, size=n)),
+                             "event_time": ("event", events)},
                             {"time": t}, family="toy", model="noise",
                             params={"a": a, "b": b}, seed=cfg.seed, time_units="ms")
 ''')
@@ -168,7 +170,7 @@ def test_open_sweep_puts_every_point_where_it_belongs(tmp_path, cluster):
     result = run_sweep(cfg, GRID, tmp_path / "s.zarr", seeds=2, client=client)
     assert (result.n_points, result.computed, result.already_done) == (16, 16, 0)
     ds = open_sweep(tmp_path / "s.zarr")
-    assert dict(ds.sizes) == {"a": 4, "b": 2, "replicate": 2, "time": 8}
+    assert dict(ds.sizes) == {"a": 4, "b": 2, "replicate": 2, "time": 8, "event": 8}
     assert ds.x.dims == ("a", "b", "replicate", "time")
     np.testing.assert_allclose(ds.a, [0, 2 / 3, 4 / 3, 2])
     plan = make_plan(cfg, GRID, seeds=2)
@@ -178,6 +180,11 @@ def test_open_sweep_puts_every_point_where_it_belongs(tmp_path, cluster):
         point = ds.isel(a=ia, b=ib, replicate=ir)
         assert point.x.values.tobytes() == direct.x.values.tobytes()
         assert int(point.point_seed) == point_seed(11, index)
+        # A ragged dim (event list) is padded to the longest point; its length is kept.
+        k = int(point.event_count)
+        assert k == direct.sizes["event"] == int(2 + 3 * float(point.a))
+        np.testing.assert_array_equal(point.event_time.values[:k], direct.event_time.values)
+        assert np.isnan(point.event_time.values[k:]).all()
     assert ds.attrs["family"] == "toy" and ds.attrs["points_total"] == 16
     assert json.loads(ds.attrs["params"]) == {"a": 1.0, "b": 0.5}
     assert (ds.point_wall_s >= 0).all()

@@ -642,14 +642,19 @@ def sweep_status(store: str | os.PathLike[str]) -> tuple[int, int]:
     return len(s.scan(manifest)), int(manifest["n_points"])
 
 
-def open_sweep(store: str | os.PathLike[str], *, allow_incomplete: bool = False) -> xr.Dataset:
+def open_sweep(store: str | os.PathLike[str], *, allow_incomplete: bool = False,
+               preprocess: Callable[[xr.Dataset], xr.Dataset] | None = None) -> xr.Dataset:
     """The whole sweep as one Dataset, loaded into memory, with the swept parameters (and
     ``replicate`` when ``seeds > 1``) as leading dimensions before each point's own dims.
 
     Adds ``point_seed`` (coordinate: the seed each point ran with) and ``point_wall_s`` (wall
     time of each point, s). Points' time axes are outer-joined (padded with NaN) if they differ,
-    e.g. when ``run.t_max`` is swept. A sweep with missing points is refused unless
-    ``allow_incomplete=True``, which fills them with NaN and adds a boolean ``point_done``.
+    e.g. when ``run.t_max`` is swept. Dimensions without a coordinate whose length varies
+    between points (spike lists) are padded at the end (NaN; integers become floats) and their
+    true lengths given in ``<dim>_count``. ``preprocess(ds)`` is applied to each point first
+    (to drop or reduce variables, as in ``xarray.open_mfdataset``). A sweep with missing points
+    is refused unless ``allow_incomplete=True``, which fills them with NaN and adds a boolean
+    ``point_done``.
     """
     s = SweepStore(store)
     manifest = s.read_manifest()
@@ -664,6 +669,9 @@ def open_sweep(store: str | os.PathLike[str], *, allow_incomplete: bool = False)
                           "run the sweep again to finish it, or open it with "
                           "allow_incomplete=True")
     datasets: dict[int, xr.Dataset] = {i: s.read_point(i) for i in sorted(done)}
+    if preprocess is not None:
+        datasets = {i: preprocess(ds) for i, ds in datasets.items()}
+    datasets, counts = _pad_ragged(datasets)
     template = datasets[min(done)]
     seeds = np.zeros(n, dtype=np.int64)
     walls = np.full(n, np.nan)
@@ -687,6 +695,10 @@ def open_sweep(store: str | os.PathLike[str], *, allow_incomplete: bool = False)
     combined = combined.transpose(*dims, ...).assign_coords(coords)
     combined = combined.assign_coords(point_seed=(dims, seeds.reshape(shape)))
     combined["point_wall_s"] = (dims, walls.reshape(shape), {"units": "s"})
+    for dim, lengths in counts.items():
+        full = np.array([lengths.get(i, 0) for i in range(n)], dtype=np.int64)
+        combined[f"{dim}_count"] = (dims, full.reshape(shape),
+                                    {"long_name": f"length of {dim} before padding"})
     if allow_incomplete:
         mask = np.zeros(n, dtype=bool)
         mask[sorted(done)] = True
@@ -703,6 +715,27 @@ def open_sweep(store: str | os.PathLike[str], *, allow_incomplete: bool = False)
         "points_finished": len(done), "points_total": n,
     })
     return combined
+
+
+def _pad_ragged(datasets: dict[int, xr.Dataset]
+                ) -> tuple[dict[int, xr.Dataset], dict[str, dict[int, int]]]:
+    """Pad dims without a coordinate whose length differs between points to a common length."""
+    sizes: dict[str, set[int]] = {}
+    for ds in datasets.values():
+        for dim, size in ds.sizes.items():
+            if dim not in ds.indexes:
+                sizes.setdefault(str(dim), set()).add(int(size))
+    ragged = {dim for dim, seen in sizes.items() if len(seen) > 1}
+    if not ragged:
+        return datasets, {}
+    counts = {dim: {i: int(ds.sizes.get(dim, 0)) for i, ds in datasets.items()}
+              for dim in sorted(ragged)}
+    longest = {dim: max(sizes[dim]) for dim in ragged}
+    padded = {}
+    for i, ds in datasets.items():
+        widths = {d: (0, longest[d] - ds.sizes[d]) for d in ragged if d in ds.sizes}
+        padded[i] = ds.pad(widths) if any(w[1] for w in widths.values()) else ds
+    return padded, counts
 
 
 def _missing_like(template: xr.Dataset) -> xr.Dataset:
