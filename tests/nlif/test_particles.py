@@ -84,6 +84,19 @@ def test_same_seed_same_arrays_and_chunking_is_invisible():
     assert np.array_equal(one.state, two.state)
 
 
+@pytest.mark.slow
+def test_threaded_blocks_give_bitwise_the_same_run():
+    # Each block of 8192 neurons has its own random stream: threads never change the output.
+    params = NLIFParams(b=1.5)
+    v0 = np.random.default_rng(0).uniform(0, 2, 20_000)  # 3 blocks, the last one partial
+    one = ParticleSystem(params, v0, rng_state=3, threads=False, n_record=20_000)
+    two = ParticleSystem(params, v0, rng_state=3, threads=True, n_record=20_000)
+    c1, p1 = one.advance(200)
+    c2, p2 = two.advance(200)
+    assert np.array_equal(c1, c2) and np.array_equal(p1, p2) and np.array_equal(one.v, two.v)
+    assert np.array_equal(one.spikes()[1], two.spikes()[1]) and one.state.shape == (3, 4)
+
+
 def test_state_can_be_handed_on():
     params = NLIFParams(b=0.5)
     v0 = np.random.default_rng(1).uniform(0, 2, 200)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from ._rng import next_double, normal_slow, zig_fast
 
@@ -24,12 +24,112 @@ _BRIDGE_ARG_MAX = 40.0
 _LINEAR_ITERATIONS = 8
 
 
-@njit(cache=True)
-def particle_steps(v, state, currents, dt, a, b, v_f, v_r, cascade, bridge, integral_reset,
-                   counts, primary, n_record, rec_idx, rec_step, rec_n, step0, ki, wi, fi):
-    """Advance the voltages ``v`` (float64[n], in place) by ``currents.size`` steps of ``dt``.
+# Neurons are processed in fixed blocks, each with its own xoshiro stream, so the result depends
+# only on the seed and n, never on how many threads share the blocks (serial and parallel kernels
+# give identical output).
+BLOCK = 8192
 
-    state     uint64[4] xoshiro256** state, advanced in place (continue a run by passing it on).
+
+def n_blocks(n: int) -> int:
+    return (n + BLOCK - 1) // BLOCK
+
+
+@njit(cache=True)
+def _em_block(blk, v, kick, states, drive, dt, sq, inv_adt, v_f, bridge, cand_thr, cand_idx,
+              cand_v, m_blk, k0_blk, ki, wi, fi):
+    """Euler–Maruyama + bridge for one block; candidates go to the block's own segment."""
+    lo = blk * BLOCK
+    hi = min(lo + BLOCK, v.size)
+    st = states[blk]
+    s0, s1, s2, s3 = st[0], st[1], st[2], st[3]
+    m = lo
+    k0 = 0
+    for i in range(lo, hi):
+        vi = v[i] + kick
+        while True:
+            xi, ok, idx, rabs, s0, s1, s2, s3 = zig_fast(s0, s1, s2, s3, ki, wi)
+            if ok:
+                break
+            st[0], st[1], st[2], st[3] = s0, s1, s2, s3
+            xi, ok = normal_slow(idx, rabs, xi, st, fi)
+            s0, s1, s2, s3 = st[0], st[1], st[2], st[3]
+            if ok:
+                break
+        vt = vi + (drive - vi) * dt + sq * xi
+        if vt >= v_f:
+            k0 += 1
+        elif bridge:
+            arg = (v_f - vi) * (v_f - vt) * inv_adt
+            if arg < _BRIDGE_ARG_MAX:
+                u, s0, s1, s2, s3 = next_double(s0, s1, s2, s3)
+                if u < math.exp(-arg):
+                    vt = v_f  # crossed inside the step: fires like a primary spike
+                    k0 += 1
+        v[i] = vt
+        if vt >= cand_thr:
+            cand_idx[m] = i
+            cand_v[m] = vt
+            m += 1
+    st[0], st[1], st[2], st[3] = s0, s1, s2, s3
+    m_blk[blk] = m - lo
+    k0_blk[blk] = k0
+
+
+@njit(cache=True, parallel=True)
+def _em_parallel(v, kick, states, drive, dt, sq, inv_adt, v_f, bridge, cand_thr, cand_idx,
+                 cand_v, m_blk, k0_blk, ki, wi, fi):
+    for blk in prange(states.shape[0]):
+        _em_block(blk, v, kick, states, drive, dt, sq, inv_adt, v_f, bridge, cand_thr,
+                  cand_idx, cand_v, m_blk, k0_blk, ki, wi, fi)
+
+
+@njit(cache=True)
+def _finish_step(v, step, b, v_f, v_r, resolve, integral_reset, cand_idx, cand_v, m_blk,
+                 k0_blk, counts, primary, n_record, rec_idx, rec_step, rec_n, step0):
+    """Cascade fixed point, reset and spike recording of one step; returns the step's kick."""
+    n = v.size
+    # Gather the blocks' candidate segments into one prefix (blocks in order: index order).
+    m = 0
+    k0 = 0
+    for blk in range(m_blk.size):
+        k0 += k0_blk[blk]
+        lo = blk * BLOCK
+        for j in range(m_blk[blk]):
+            cand_idx[m] = cand_idx[lo + j]
+            cand_v[m] = cand_v[lo + j]
+            m += 1
+    k = k0
+    if resolve and k0 > 0:
+        k = _cascade_fixed_point(cand_v, m, k0, b / n, v_f)
+    counts[step] = k
+    primary[step] = k0
+    thr = v_f - b * k / n if resolve else v_f
+    kick = b * k / n
+    if k > 0:
+        for j in range(m):
+            if cand_v[j] >= thr:
+                i = cand_idx[j]
+                if integral_reset:
+                    v[i] = cand_v[j] - (v_f - v_r)
+                else:
+                    v[i] = v_r - kick  # the pending kick brings it to v_r exactly
+                if i < n_record:
+                    if rec_n[0] < rec_idx.size:
+                        rec_idx[rec_n[0]] = i
+                        rec_step[rec_n[0]] = step0 + step
+                        rec_n[0] += 1
+                    else:
+                        rec_n[1] = 1
+    return kick
+
+
+@njit(cache=True)
+def particle_steps(v, states, currents, dt, a, b, v_f, v_r, cascade, bridge, integral_reset,
+                   counts, primary, n_record, rec_idx, rec_step, rec_n, step0, ki, wi, fi):
+    """Advance the voltages ``v`` (float64[n], in place) by ``currents.size`` steps of dt.
+
+    states    uint64[n_blocks(n), 4]: one xoshiro256** state per block of BLOCK neurons,
+              advanced in place (continue a run by passing them on).
     currents  float64[k]: the input of each step (see params.step_currents).
     counts    int64[k] out: k*, neurons fired in each step (cascade included).
     primary   int64[k] out: k0, neurons that crossed by themselves (before the cascade).
@@ -45,71 +145,53 @@ def particle_steps(v, state, currents, dt, a, b, v_f, v_r, cascade, bridge, inte
     once; it is materialized before returning.
     """
     n = v.size
-    n_steps = currents.size
     sq = math.sqrt(2.0 * a * dt)
     inv_adt = 1.0 / (a * dt)
     resolve = cascade and b > 0.0
     cand_thr = v_f - b if resolve else v_f
     cand_idx = np.empty(n, np.int64)
     cand_v = np.empty(n)
-    s0, s1, s2, s3 = state[0], state[1], state[2], state[3]
+    nb = states.shape[0]
+    m_blk = np.zeros(nb, np.int64)
+    k0_blk = np.zeros(nb, np.int64)
     kick = 0.0
-    for step in range(n_steps):
-        drive = currents[step]
-        m = 0
-        k0 = 0
-        for i in range(n):
-            vi = v[i] + kick
-            while True:
-                xi, ok, idx, rabs, s0, s1, s2, s3 = zig_fast(s0, s1, s2, s3, ki, wi)
-                if ok:
-                    break
-                state[0], state[1], state[2], state[3] = s0, s1, s2, s3
-                xi, ok = normal_slow(idx, rabs, xi, state, fi)
-                s0, s1, s2, s3 = state[0], state[1], state[2], state[3]
-                if ok:
-                    break
-            vt = vi + (drive - vi) * dt + sq * xi
-            if vt >= v_f:
-                k0 += 1
-            elif bridge:
-                arg = (v_f - vi) * (v_f - vt) * inv_adt
-                if arg < _BRIDGE_ARG_MAX:
-                    u, s0, s1, s2, s3 = next_double(s0, s1, s2, s3)
-                    if u < math.exp(-arg):
-                        vt = v_f  # crossed inside the step: fires like a primary spike
-                        k0 += 1
-            v[i] = vt
-            if vt >= cand_thr:
-                cand_idx[m] = i
-                cand_v[m] = vt
-                m += 1
-        k = k0
-        if resolve and k0 > 0:
-            k = _cascade_fixed_point(cand_v, m, k0, b / n, v_f)
-        counts[step] = k
-        primary[step] = k0
-        thr = v_f - b * k / n if resolve else v_f
-        kick = b * k / n
-        if k > 0:
-            for j in range(m):
-                if cand_v[j] >= thr:
-                    i = cand_idx[j]
-                    if integral_reset:
-                        v[i] = cand_v[j] - (v_f - v_r)
-                    else:
-                        v[i] = v_r - kick
-                    if i < n_record:
-                        if rec_n[0] < rec_idx.size:
-                            rec_idx[rec_n[0]] = i
-                            rec_step[rec_n[0]] = step0 + step
-                            rec_n[0] += 1
-                        else:
-                            rec_n[1] = 1
+    for step in range(currents.size):
+        for blk in range(nb):
+            _em_block(blk, v, kick, states, currents[step], dt, sq, inv_adt, v_f, bridge,
+                      cand_thr, cand_idx, cand_v, m_blk, k0_blk, ki, wi, fi)
+        kick = _finish_step(v, step, b, v_f, v_r, resolve, integral_reset, cand_idx, cand_v,
+                            m_blk, k0_blk, counts, primary, n_record, rec_idx, rec_step, rec_n,
+                            step0)
     if kick != 0.0:
         for i in range(n):
             v[i] += kick
-    state[0], state[1], state[2], state[3] = s0, s1, s2, s3
+
+
+@njit(cache=True)
+def particle_steps_parallel(v, states, currents, dt, a, b, v_f, v_r, cascade, bridge,
+                            integral_reset, counts, primary, n_record, rec_idx, rec_step, rec_n,
+                            step0, ki, wi, fi):
+    """:func:`particle_steps` with each step's blocks on numba's threads: bitwise the same."""
+    n = v.size
+    sq = math.sqrt(2.0 * a * dt)
+    inv_adt = 1.0 / (a * dt)
+    resolve = cascade and b > 0.0
+    cand_thr = v_f - b if resolve else v_f
+    cand_idx = np.empty(n, np.int64)
+    cand_v = np.empty(n)
+    nb = states.shape[0]
+    m_blk = np.zeros(nb, np.int64)
+    k0_blk = np.zeros(nb, np.int64)
+    kick = 0.0
+    for step in range(currents.size):
+        _em_parallel(v, kick, states, currents[step], dt, sq, inv_adt, v_f, bridge, cand_thr,
+                     cand_idx, cand_v, m_blk, k0_blk, ki, wi, fi)
+        kick = _finish_step(v, step, b, v_f, v_r, resolve, integral_reset, cand_idx, cand_v,
+                            m_blk, k0_blk, counts, primary, n_record, rec_idx, rec_step, rec_n,
+                            step0)
+    if kick != 0.0:
+        for i in range(n):
+            v[i] += kick
 
 
 @njit(cache=True)

@@ -46,19 +46,28 @@ def _ziggurat_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 ZIG_KI, ZIG_WI, ZIG_FI = _ziggurat_tables()
 
 
-def seed_state(seed: int) -> np.ndarray:
-    """A fresh xoshiro256** state (uint64[4]) from an integer seed, expanded by splitmix64."""
+def seed_states(seed: int, n_streams: int) -> np.ndarray:
+    """``n_streams`` xoshiro256** states (uint64[n_streams, 4]) from one integer seed.
+
+    The words are consecutive outputs of splitmix64 seeded with ``seed`` (the seeding that the
+    xoshiro authors recommend); the streams are statistically independent.
+    """
     x = int(seed) & _M64
     out = []
-    for _ in range(4):
+    for _ in range(4 * int(n_streams)):
         x = (x + 0x9E3779B97F4A7C15) & _M64
         z = x
         z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
         z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
         out.append(z ^ (z >> 31))
-    if not any(out):  # the all-zero state is the one fixed point of xoshiro
-        out[0] = 1
-    return np.array(out, dtype=np.uint64)
+    states = np.array(out, dtype=np.uint64).reshape(int(n_streams), 4)
+    states[~states.any(axis=1), 0] = 1  # the all-zero state is the one fixed point of xoshiro
+    return states
+
+
+def seed_state(seed: int) -> np.ndarray:
+    """One xoshiro256** state (uint64[4]) from an integer seed."""
+    return seed_states(seed, 1)[0].copy()
 
 
 @njit(cache=True, inline="always")
