@@ -137,7 +137,8 @@ def test_anchor_summary_ratios_and_rate_agreement():
     spec.loader.exec_module(anchors)
 
     def row(label, wall, sim, rate):
-        return {"label": label, "process_wall_s": wall, "foreign_cores": 0.1, "load1_before": 1.0,
+        return {"label": label, "process_wall_s": wall, "cpu_s": wall / 2, "foreign_cores": 0.1,
+                "load1_before": 1.0,
                 "result": {"sim_s": sim, "rate_hz": rate, "n_spikes": rate * 2000,
                            "import_s": 0.1, "compile_s": 0.0, "build_s": 0.2}}
 
@@ -153,4 +154,5 @@ def test_anchor_summary_ratios_and_rate_agreement():
     # rates 14.6 +- 0.1 vs 14.7 +- 0.1 (mean +- SE of two runs): diff 0.1, z = 0.1 / 0.1414
     assert r["rate_diff_hz"] == pytest.approx(0.1)
     assert r["z"] == pytest.approx(0.1 / (0.1 * 2 ** 0.5))
-    assert "| spikereduce | brian2 | 0.250 | 0.273 | +0.100 | +0.7 |" in table
+    assert r["process_cpu_ratio"] == pytest.approx(1.5 / 5.5)
+    assert "| spikereduce | brian2 | 0.250 | 0.273 | 0.273 | +0.100 | +0.7 |" in table
