@@ -3,7 +3,14 @@
 import numpy as np
 import pytest
 
-from spikereduce.avalanche import closed_form, mean_size, size_distribution, weights
+from spikereduce.avalanche import (
+    closed_form,
+    mean_size,
+    simulate,
+    size_distribution,
+    theory,
+    weights,
+)
 from spikereduce.errors import ParameterError
 
 
@@ -80,3 +87,29 @@ def test_closed_form_validation():
     with pytest.raises(ParameterError) as exc:
         closed_form.homogeneous(0, 0.5)
     assert exc.value.field == "N"
+
+
+def test_homogeneous_generation_profiles_give_durations():
+    """Spec §2.6 profile formula: equals the general pattern enumeration at N = 8 (TC-2) and its
+    size marginal is the EHE closed form at N = 100."""
+    J8 = closed_form.homogeneous_size_duration(8, 0.9)
+    np.testing.assert_allclose(J8, theory.size_duration_distribution(weights.homogeneous(8, 0.9)),
+                               atol=1e-14)
+    np.testing.assert_allclose(J8.sum(axis=0), [0.22996, 0.13218, 0.12862, 0.18701, 0.17975,
+                                                0.10251, 0.03456, 0.00541], atol=5e-6)
+    J100 = closed_form.homogeneous_size_duration(100, 0.9)
+    np.testing.assert_allclose(J100.sum(axis=1), closed_form.homogeneous(100, 0.9), atol=1e-13)
+
+
+@pytest.mark.validation
+@pytest.mark.numba
+def test_simulated_durations_match_profile_formula():
+    """N = 100, alpha = 0.9: every 5th of 5e5 avalanches (weakly correlated), |z| < 4 for
+    P(D = d), d = 1..10 (binomial standard errors)."""
+    PD = closed_form.homogeneous_size_duration(100, 0.9).sum(axis=0)
+    rec = simulate(weights.homogeneous(100, 0.9), 500_000, seed=9, record_assemblies=False)
+    d = rec.durations[::5]
+    obs = np.bincount(d, minlength=101)[1:11]
+    n = d.size
+    z = (obs - n * PD[:10]) / np.sqrt(n * PD[:10] * (1 - PD[:10]))
+    assert np.abs(z).max() < 4, z

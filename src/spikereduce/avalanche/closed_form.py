@@ -152,3 +152,50 @@ def torus_mean_size(l: int, k: int, alpha: float) -> float:
     psf[nb[0]] -= c
     lam = np.real(np.fft.fft2(psf.reshape(l, l)))
     return float((1.0 / (1.0 - alpha)) / np.mean(1.0 / lam))
+
+
+def homogeneous_size_duration(N: int, alpha: float) -> np.ndarray:
+    """Joint P(s, D) (rows s = 1..N, columns D = 1..N) of the homogeneous network with
+    self-coupling, from the generation-profile formula of spec §2.6:
+
+    P(1, n_2, ..., n_D) = C(N-1, n-1) (n-1)!/(n_2! ... n_D!) prod_t (n_{t-1} w)^{n_t}
+                          (1 - n w)^(N-n-1) (1 - alpha)/(1 - (N-1) w),   w = alpha/N,
+
+    summed over profiles by a dynamic programme over (units so far, last generation size),
+    O(N^3) per generation. N <= 300 keeps the partial sums inside float64.
+    """
+    N = check_int("N", N, lo=1, hi=300)
+    alpha = check_real("alpha", alpha, lo=0.0, hi=1.0, hi_open=True)
+    w = alpha / N
+    k = np.arange(N + 1, dtype=np.float64)
+    j = np.arange(1, N + 1, dtype=np.float64)
+    # C[k, j-1] = (k alpha)^j / j!; the factor N^-(n-1) of w^(n-1) is applied at the end so
+    # that partial sums stay within float64
+    with np.errstate(divide="ignore"):
+        logC = j[None, :] * np.log(k[:, None] * alpha) - gammaln(j + 1.0)[None, :]
+    C = np.exp(logC)
+    n = np.arange(1, N + 1, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        log_tail = np.where(n < N, (N - n - 1) * np.log1p(-n * w) + np.log1p(-alpha), 0.0)
+    log_pref = (_log_binom(N - 1, n - 1) + gammaln(n) - (n - 1) * np.log(N) + log_tail
+                - np.log1p(-(N - 1) * w))
+    f = np.zeros((N + 1, N + 1))
+    f[1, 1] = 1.0
+    # index pairs (m, j) with m + j <= N: the new generation of j units after m units
+    mm, jj = np.nonzero(np.add.outer(np.arange(N + 1), np.arange(N + 1)) <= N)
+    keep = jj >= 1
+    mm, jj = mm[keep], jj[keep]
+    fsum = np.zeros((N, N))
+    for d in range(N):
+        fsum[:, d] = f[1:, :].sum(axis=1)
+        X = f @ C  # X[m, j-1] = sum_k f[m, k] (k alpha)^j / j!
+        g = np.zeros_like(f)
+        g[mm + jj, jj] = X[mm, jj - 1]
+        if not g.any():
+            break
+        f = g
+    with np.errstate(divide="ignore"):
+        joint = np.exp(np.log(fsum) + log_pref[:, None])
+    if not np.all(np.isfinite(joint)) or abs(joint.sum() - 1.0) > 1e-8:
+        raise NumericalError(f"homogeneous profile sum gives total {joint.sum()!r}")
+    return joint

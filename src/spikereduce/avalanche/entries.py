@@ -71,7 +71,7 @@ def _make_run(model_name: str, model: Model):
 
 for _name, _model in MODELS.items():
     register_run("avalanche", _name, figure=run_figure,
-                 description=f"EHE avalanches on a {_model.description}")(
+                 description=f"EHE avalanches: {_model.description}")(
         _make_run(_name, _model))
 
 
