@@ -37,7 +37,7 @@ def rates_figure(results: Mapping[str, xr.Dataset], *, width: float = 0.05,
     """Binned rates (top) and cumulative spikes per neuron (bottom) of several results."""
     fig, (ax_r, ax_c) = new_figure(2, 1, figsize=(7.0, 5.0), sharex=True)
     traces = {label: binned_rate(ds, width) for label, ds in results.items()}
-    rate_traces(traces, ax=ax_r, ylabel=f"rate N(t) ({width:g}-bins)", title=title)
+    rate_traces(traces, ax=ax_r, xlabel="", ylabel=f"rate N(t) ({width:g}-bins)", title=title)
     for k, (label, ds) in enumerate(results.items()):
         ax_c.plot(ds.time, ds.cumulative_spikes, color=f"C{k}", lw=1.0, label=label)
         if ds.attrs.get("blowup"):
