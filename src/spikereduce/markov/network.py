@@ -22,6 +22,65 @@ from .params import MarkovParams, check_dt, check_params
 
 
 @njit(cache=True)
+def _binomial_cdf(count, p, cdf, row):
+    """Fill cdf[row, 0..count] of Binomial(count, p); False if (1 − p)^count underflows."""
+    if p >= 1.0 or p <= 0.0:
+        for k in range(count + 1):
+            cdf[row, k] = 0.0 if (p >= 1.0 and k < count) else 1.0
+        return True
+    log_q = count * math.log1p(-p)
+    if log_q < -700.0:
+        return False
+    pk = math.exp(log_q)
+    acc = pk
+    cdf[row, 0] = acc
+    ratio = p / (1.0 - p)
+    for k in range(count):
+        pk *= (count - k) / (k + 1.0) * ratio
+        acc += pk
+        cdf[row, k + 1] = acc
+    return True
+
+
+@njit(cache=True)
+def _draw_binomial(count, p, cdf, k, ok):
+    """Binomial(count, p) by inversion on the step's table cdf[k] (binary search)."""
+    if count == 0:
+        return 0
+    if not ok:
+        return np.random.binomial(count, p)
+    u = np.random.random()
+    lo = 0
+    hi = count
+    while lo < hi:  # smallest k with cdf[k] >= u
+        mid = (lo + hi) // 2
+        if cdf[k, mid] < u:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True)
+def _draw_poisson(h, decay_pow, k, lam_unit):
+    """Poisson(h·dt/τ_k) by inversion, with e^{−λ} = decay_pow[k, h] tabulated per count h."""
+    if h == 0:
+        return 0
+    lam = h * lam_unit
+    if lam > 30.0 or h >= decay_pow.shape[1]:
+        return np.random.poisson(lam)
+    u = np.random.random()
+    pk = decay_pow[k, h]
+    acc = pk
+    j = 0
+    while u > acc and j < 1000:
+        j += 1
+        pk *= lam / j
+        acc += pk
+    return j
+
+
+@njit(cache=True)
 def _snn_chunk(s0, s1, seed, reseed, n_e, v, ref, h_e, h_i, conn, fixed, lam, M, Mr, tau_m,
                tau, p, s, tau_r, dt, poisson_ext, e0, v_bin, spikes, hbar, refr, vhist,
                sp_step, sp_id):
@@ -30,6 +89,9 @@ def _snn_chunk(s0, s1, seed, reseed, n_e, v, ref, h_e, h_i, conn, fixed, lam, M,
     Per-neuron state: v, ref (refractory flag), h_e / h_i (pending E / I spikes). Synapse index
     k: 0 = EE, 1 = EI, 2 = IE, 3 = II. Records population spike counts, mean H, refractory counts,
     the voltage histogram of non-refractory neurons, and the raster (step, neuron id).
+    All draws are exact: Gaussian increments by Marsaglia's polar method, Poisson deaths and
+    Binomial births by inversion (tables per step), which is several times cheaper than numpy's
+    general samplers at these small means.
     """
     if reseed:
         np.random.seed(seed)
@@ -41,18 +103,44 @@ def _snn_chunk(s0, s1, seed, reseed, n_e, v, ref, h_e, h_i, conn, fixed, lam, M,
     ext_mean = lam * dt
     ext_sd = math.sqrt(lam * dt)
     inv_span = 1.0 / (M + Mr)
+    # e^{-h·dt/τ_k} for h < 4096, per synapse type (deaths are Poisson(h·dt/τ))
+    n_tab = 4096
+    decay_pow = np.empty((4, n_tab))
+    lam_unit = np.empty(4)
+    for k in range(4):
+        lam_unit[k] = dt / tau[k]
+        for h in range(n_tab):
+            decay_pow[k, h] = math.exp(-h * lam_unit[k])
+    cdf = np.empty((4, n + 1))
+    ok = np.zeros(4, np.bool_)
+    spare = 0.0
+    have_spare = False
     for step in range(s0, s1):
         count_e = 0
         count_i = 0
         n_spiked = 0
         # 1-4: external drive, currents from v(n) and H(n), voltage update, threshold
         for i in range(n):
+            if ref[i]:
+                continue  # held at 0; its external input is discarded
             if poisson_ext:
                 ext = float(np.random.poisson(ext_mean))
             else:
-                ext = ext_mean + ext_sd * np.random.standard_normal()
-            if ref[i]:
-                continue
+                if have_spare:
+                    z = spare
+                    have_spare = False
+                else:
+                    while True:
+                        u1 = 2.0 * np.random.random() - 1.0
+                        u2 = 2.0 * np.random.random() - 1.0
+                        r2 = u1 * u1 + u2 * u2
+                        if 0.0 < r2 < 1.0:
+                            break
+                    f = math.sqrt(-2.0 * math.log(r2) / r2)
+                    z = u1 * f
+                    spare = u2 * f
+                    have_spare = True
+                ext = ext_mean + ext_sd * z
             ke = 0 if i < n_e else 2
             ki = ke + 1
             dv = (s[ke] * h_e[i] / tau[ke]
@@ -75,14 +163,19 @@ def _snn_chunk(s0, s1, seed, reseed, n_e, v, ref, h_e, h_i, conn, fixed, lam, M,
                 sp_id[n_sp] = i
                 n_sp += 1
         # 5: pending spikes: births from this step's spikes, deaths Poisson(H·dt/τ) from H(n)
+        if not fixed:
+            for k in range(4):
+                c = count_e if (k == 0 or k == 2) else count_i
+                if c > 0:
+                    ok[k] = _binomial_cdf(c, p[k], cdf, k)
         sum_h = np.zeros(4)
         for i in range(n):
             ke = 0 if i < n_e else 2
             ki = ke + 1
             he = h_e[i]
             hi = h_i[i]
-            de = np.random.poisson(he * dt / tau[ke]) if he > 0 else 0
-            di = np.random.poisson(hi * dt / tau[ki]) if hi > 0 else 0
+            de = _draw_poisson(he, decay_pow, ke, lam_unit[ke])
+            di = _draw_poisson(hi, decay_pow, ki, lam_unit[ki])
             if fixed:
                 be = 0
                 bi = 0
@@ -94,8 +187,8 @@ def _snn_chunk(s0, s1, seed, reseed, n_e, v, ref, h_e, h_i, conn, fixed, lam, M,
                         else:
                             bi += 1
             else:
-                be = np.random.binomial(count_e, p[ke]) if count_e > 0 else 0
-                bi = np.random.binomial(count_i, p[ki]) if count_i > 0 else 0
+                be = _draw_binomial(count_e, p[ke], cdf, ke, ok[ke])
+                bi = _draw_binomial(count_i, p[ki], cdf, ki, ok[ki])
             he = he + be - de
             hi = hi + bi - di
             h_e[i] = he if he > 0 else 0
