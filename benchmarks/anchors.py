@@ -205,7 +205,8 @@ def summarize(rows: list[dict[str, Any]], labels: list[str]) -> tuple[str, dict[
     ok = {lab: [r for r in rows if r["label"] == lab and "result" in r] for lab in labels}
     stats: dict[str, Any] = {}
     lines = ["| config | runs | process wall s | process CPU s | import s | build s | compile s "
-             "| sim s | spikes (median) | rate Hz (mean ± SE) | foreign cores (max) | load (median) |",
+             "| sim s | spikes (median) | rate Hz (mean ± SE) | foreign cores (max) "
+             "| load (median) |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for lab in labels:
         rs = ok[lab]
