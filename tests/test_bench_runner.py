@@ -30,7 +30,7 @@ GOOD = """
     print("a stray line that is not JSON")
     quick = os.environ.get("BENCH_QUICK") == "1"
     emit("good", "fast kernel", 0.5, "s", target=1.0, reference=2.0, reference_name="numpy",
-         ratio=0.25, first_s=1.75)
+         ratio=0.25, first_s=1.75, compile_s=1e-5)  # the whole first call wins
     emit("good", "throughput", 10.0, "steps/s", target=100.0, op=">=")
     emit("good", "quick flag", 1.0 if quick else 0.0, "")
 """
