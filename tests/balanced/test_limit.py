@@ -147,7 +147,8 @@ def test_d_crossing_zero_during_the_run_is_detected():
     ({"t_max": 0.0}, "t_max"), ({"method": "euler"}, "method"),
     ({"t_eval": [0.5, 0.2]}, "t_eval"), ({"project": 1}, "project"),
     ({"y0": (0.0, 0.0, -0.1, 0.1)}, "y0.v_E"), ({"y0": (0.0, 0.0)}, "y0"),
-    ({"on_loss_of_balance": "ignore"}, "on_loss_of_balance"),
+    ({"on_loss_of_balance": "ignore"}, "on_loss_of_balance"), ({"n_points": 1}, "n_points"),
+    ({"baumgarte": -1.0}, "baumgarte"), ({"t_eval": [0.0, 2.0]}, "t_eval"),
 ])
 def test_solve_limit_validation(kwargs, field):
     args = {"params": reference_set("B"), "y0": (0.0, -0.338132, 0.5, 0.1), "t_max": 1.0}

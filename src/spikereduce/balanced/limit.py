@@ -16,7 +16,7 @@ from scipy.optimize import brentq
 
 from ..errors import NumericalError, ParameterError
 from ..io import PhaseTimer, make_dataset
-from ..params import check_choice, check_positive, check_real
+from ..params import check_choice, check_int, check_positive, check_real
 from .kernels import gauss_rate
 from .params import BalancedParams
 
@@ -197,8 +197,9 @@ def solve_limit(params: BalancedParams, y0: Any, t_max: float, *,
     K = check_real("baumgarte", baumgarte, lo=0.0)
     rtol = check_real("rtol", rtol, lo=1e-14, hi=1e-3)
     atol = check_real("atol", atol, lo=1e-16, hi=1e-3)
+    n_points = check_int("n_points", n_points, lo=2)
     if t_eval is None:
-        t_eval = np.linspace(0.0, t_max, int(n_points))
+        t_eval = np.linspace(0.0, t_max, n_points)
     t_eval = np.asarray(t_eval, dtype=float)
     if t_eval.ndim != 1 or t_eval.size == 0 or not np.all(np.isfinite(t_eval)) \
             or t_eval[0] < 0 or t_eval[-1] > t_max or np.any(np.diff(t_eval) <= 0):
