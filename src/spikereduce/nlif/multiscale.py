@@ -139,6 +139,17 @@ def run_switching(p0: np.ndarray, rate0: float, v: np.ndarray, v_f: float, t_max
         if progress is not None:
             progress(t)
         if mode == "macro":
+            if forced_on - _EPS <= t < forced_off - _EPS:
+                t1 = time.perf_counter()
+                V = sample_particles(v, p, s.n, rng, v_f=v_f)
+                win_counts = deque(maxlen=n_win)
+                events.append(SwitchEvent(t, "macro->micro", "forced", t))
+                phase += 1
+                mode, t_sw, steps_micro = "micro", t, 0
+                ring.clear()
+                stash = None
+                wall["switch"] += time.perf_counter() - t1
+                continue
             t0 = time.perf_counter()
             ring.append((t, p.copy(), rate, trace.mark()))
             while len(ring) > 1 and ring[1][0] <= t - s.t_back + _EPS:
@@ -188,16 +199,6 @@ def run_switching(p0: np.ndarray, rate0: float, v: np.ndarray, v_f: float, t_max
             times = t + s.dt_macro * np.arange(1, rates.size + 1)
             trace.add(times, rates, spikes, "macro")
             p, rate, t = p_new, float(rate_new), float(times[-1])
-            if t >= forced_on - _EPS and t < forced_off - _EPS:
-                t1 = time.perf_counter()
-                V = sample_particles(v, p, s.n, rng, v_f=v_f)
-                win_counts = deque(maxlen=n_win)
-                events.append(SwitchEvent(t, "macro->micro", "forced", t))
-                phase += 1
-                mode, t_sw, steps_micro = "micro", t, 0
-                ring.clear()
-                stash = None
-                wall["switch"] += time.perf_counter() - t1
         else:
             if t >= next_density - _EPS:
                 t1 = time.perf_counter()
@@ -239,6 +240,8 @@ def run_switching(p0: np.ndarray, rate0: float, v: np.ndarray, v_f: float, t_max
                 mode = "macro"
                 ring.clear()
                 wall["switch"] += time.perf_counter() - t1
+    if not trace.dens_t or trace.dens_t[-1] < t - _EPS:
+        snapshot(t, p if mode == "macro" else reconstruct_density(V, v, v_f=v_f, bw=s.bw), mode)
     if progress is not None:
         progress(t_max)
 
