@@ -208,13 +208,47 @@ def _cascade_fixed_point(cand_v, m, k0, kick_per_spike, v_f):
             return k
         k = cnt
     # A long cascade (a multiple firing event): sort once, then each recount is a binary search.
-    srt = np.sort(cand_v[:m])
+    srt = cand_v[:m].copy()
+    _heapsort(srt)
     while True:
         thr = v_f - kick_per_spike * k
-        cnt = m - np.searchsorted(srt, thr)
+        lo, hi = 0, m  # first index with srt[idx] >= thr
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if srt[mid] < thr:
+                lo = mid + 1
+            else:
+                hi = mid
+        cnt = m - lo
         if cnt == k:
             return k
         k = cnt
+
+
+@njit(cache=True)
+def _heapsort(a):
+    """Sort ``a`` ascending in place (O(m log m); compiles in a fraction of np.sort's time)."""
+    m = a.size
+    for start in range(m // 2 - 1, -1, -1):
+        _sift_down(a, start, m)
+    for end in range(m - 1, 0, -1):
+        a[0], a[end] = a[end], a[0]
+        _sift_down(a, 0, end)
+
+
+@njit(cache=True)
+def _sift_down(a, root, end):
+    while True:
+        child = 2 * root + 1
+        if child >= end:
+            return
+        if child + 1 < end and a[child] < a[child + 1]:
+            child += 1
+        if a[root] < a[child]:
+            a[root], a[child] = a[child], a[root]
+            root = child
+        else:
+            return
 
 
 @njit(cache=True)
