@@ -97,6 +97,7 @@ def _cfg(log=None, **options):
 
 
 GRID = ["params.a=0:2:4", "b=-1,1"]
+CONFIG = 'family = "toy"\nmodel = "noise"\nseed = 11\n[params]\na = 1.0\nb = 0.5\n[run]\nn = 8\n'
 
 
 def _log(path):
@@ -194,6 +195,15 @@ def test_open_sweep_puts_every_point_where_it_belongs(tmp_path, cluster):
     assert (again.computed, again.already_done) == (0, 16)
 
 
+def test_point_dim_named_like_a_swept_parameter_needs_preprocess(tmp_path, cluster):
+    _, client = cluster
+    run_sweep(_cfg(), ["run.time=1,2"], tmp_path / "s.zarr", client=client)
+    with pytest.raises(ConfigError, match="own dimension 'time'.*preprocess="):
+        open_sweep(tmp_path / "s.zarr")
+    ds = open_sweep(tmp_path / "s.zarr", preprocess=lambda p: p.rename(time="t"))
+    assert ds.x.dims == ("time", "t") and list(ds.time.values) == [1, 2]
+
+
 def test_two_workers_equal_one_worker_bit_for_bit(tmp_path, cluster):
     _, client = cluster
     log2, log1 = tmp_path / "two.log", tmp_path / "one.log"
@@ -255,7 +265,7 @@ def test_sigkilled_sweep_resumes_without_losing_or_recomputing(tmp_path, cluster
     assert len(_log(log)[computed_before:]) == 16 - len(finished)
     assert not (store / ".lock").exists()
     # ... and the numbers equal an uninterrupted sweep's.
-    run_sweep(_cfg(log, sleep=0.3), GRID, tmp_path / "ref.zarr", seeds=2, client=client)
+    run_sweep(_cfg(), GRID, tmp_path / "ref.zarr", seeds=2, client=client)  # sleep: no effect
     _assert_same_numbers(open_sweep(store), open_sweep(tmp_path / "ref.zarr"))
 
 
@@ -293,6 +303,44 @@ def test_ctrl_c_keeps_finished_points(tmp_path, cluster):
     assert not (store / ".lock").exists()
     result = run_sweep(_cfg(sleep=0.05), GRID, store, client=client)
     assert (result.already_done, result.computed) == (3, 5)
+
+
+CLI_SCRIPT = """
+import sys
+from spikereduce import registry
+from spikereduce.cli import main
+{toy}
+if __name__ == "__main__":
+    registry.discover()
+    registry.register_run("toy", "noise")(toy_run)
+    sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_ctrl_c_on_the_command_line_exits_130_with_one_line_and_resumes(tmp_path, cluster):
+    _, client = cluster
+    store, cfg = tmp_path / "s.zarr", tmp_path / "c.toml"
+    cfg.write_text(CONFIG + "sleep = 0.3\n")
+    script = tmp_path / "cli.py"
+    script.write_text(CLI_SCRIPT.format(toy=TOY_SRC))
+    argv = [sys.executable, str(script), "sweep", str(cfg), "--param", "params.a=0:2:4",
+            "--param", "b=-1,1", "--workers", "1", "--store", str(store)]
+    proc = subprocess.Popen(argv, start_new_session=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if len(list((store / "points").glob("*.done"))) >= 2:
+            break
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal does on Ctrl-C: the whole group
+    _, err = proc.communicate(timeout=60)
+    done, total = sweep_status(store)
+    assert proc.returncode == 130, err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert f"interrupted: {done} of 8 points are finished" in err and 2 <= done < total
+    assert not (store / ".lock").exists()
+    result = run_sweep(_cfg(sleep=0.3), GRID, store, client=client)
+    assert (result.already_done, result.computed) == (done, 8 - done)
 
 
 def test_failing_point_stops_the_sweep_naming_the_point(tmp_path, cluster):
@@ -367,7 +415,6 @@ def test_store_in_use_by_a_live_process_is_refused(tmp_path, cluster):
 # --- the command line --------------------------------------------------------------------------
 
 
-CONFIG = 'family = "toy"\nmodel = "noise"\nseed = 11\n[params]\na = 1.0\nb = 0.5\n[run]\nn = 8\n'
 
 
 def test_cli_sweep_against_a_scheduler_address(tmp_path, cluster, capsys):

@@ -189,15 +189,22 @@ def sweep(config: Annotated[Path, typer.Argument(help="TOML config of the model 
           set_: Annotated[list[str] | None, typer.Option("--set", help="override a value")]
           = None) -> None:
     """Run a model over a grid of parameters on Dask, point by point into a resumable store."""
-    from .sweep import open_sweep, run_sweep
+    from .sweep import SweepInterrupted, run_sweep
 
     cfg = load_config(config).with_overrides(_overrides(set_))
-    result = run_sweep(cfg, param, store, seeds=seeds, workers=workers, scheduler=scheduler)
-    ds = open_sweep(result.store)
-    dims = ", ".join(f"{d}={ds.sizes[d]}" for d in ds.point_seed.dims)
+    try:
+        result = run_sweep(cfg, param, store, seeds=seeds, workers=workers, scheduler=scheduler)
+    except SweepInterrupted as exc:
+        # typer turns a KeyboardInterrupt into a bare exit status; keep the message.
+        raise _Interrupted(str(exc)) from None
+    dims = ", ".join(f"{d}={n}" for d, n in zip(result.dims, result.shape, strict=True))
     out.print(f"{cfg.family}/{cfg.model} sweep ({dims}): {result.computed} point(s) computed "
               f"in {result.wall_s:.1f} s, {result.already_done} already in the store "
               f"-> {result.store}")
+
+
+class _Interrupted(SpikeReduceError):
+    """Ctrl-C with something to say (how far a sweep got)."""
 
 
 def _fail(message: str, code: int = 2) -> int:
@@ -210,7 +217,11 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI, turning every input error into one line and exit status 2."""
     command = typer.main.get_command(app)
     try:
-        command.main(args=argv, prog_name="spikereduce", standalone_mode=False)
+        status = command.main(args=argv, prog_name="spikereduce", standalone_mode=False)
+        if status == 130:  # typer's answer to a KeyboardInterrupt outside a sweep
+            return _fail("interrupted", 130)
+    except _Interrupted as exc:
+        return _fail(str(exc), 130)
     except (ParameterError, ConfigError) as exc:
         return _fail(str(exc), 2)
     except NumericalError as exc:

@@ -24,7 +24,9 @@ import math
 import os
 import re
 import shutil
+import signal
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -499,6 +501,8 @@ class SweepResult:
     computed: int
     already_done: int
     wall_s: float
+    dims: tuple[str, ...] = ()
+    shape: tuple[int, ...] = ()
 
 
 class SweepInterrupted(KeyboardInterrupt):
@@ -513,10 +517,18 @@ class SweepInterrupted(KeyboardInterrupt):
 def _local_client(workers: int) -> tuple[Any, Any]:
     from distributed import Client, LocalCluster
 
-    # One thread per worker process, and numba pinned to it: the points are the parallelism.
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                           dashboard_address=":0", silence_logs=40,
-                           env={"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"})
+    # Ctrl-C in a terminal reaches the whole process group: the workers start with SIGINT
+    # ignored (inherited), so only this process reacts, cancels the points and closes them.
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+    try:
+        # One thread per worker process, and numba pinned to it: the points are the parallelism.
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=":0", silence_logs=40,
+                               env={"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"})
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, previous)
     return Client(cluster), cluster
 
 
@@ -573,7 +585,8 @@ def _run_locked(plan: SweepPlan, entry: Any, sweep_store: SweepStore,
     missing = [i for i in range(plan.n_points) if i not in done]
     t_start = time.perf_counter()
     if not missing:
-        return SweepResult(sweep_store.path, plan.n_points, 0, len(done), 0.0)
+        return SweepResult(sweep_store.path, plan.n_points, 0, len(done), 0.0, plan.dims,
+                           plan.shape)
     configs = {i: plan.point_config(i) for i in missing}
 
     own_client = own_cluster = None
@@ -622,7 +635,7 @@ def _run_locked(plan: SweepPlan, entry: Any, sweep_store: SweepStore,
         if own_cluster is not None:
             own_cluster.close(timeout=10)
     return SweepResult(sweep_store.path, plan.n_points, computed, len(done),
-                       time.perf_counter() - t_start)
+                       time.perf_counter() - t_start, plan.dims, plan.shape)
 
 
 def _cancel(client: Any, futures: list[Any]) -> None:
@@ -673,6 +686,11 @@ def open_sweep(store: str | os.PathLike[str], *, allow_incomplete: bool = False,
         datasets = {i: preprocess(ds) for i, ds in datasets.items()}
     datasets, counts = _pad_ragged(datasets)
     template = datasets[min(done)]
+    clash = sorted(set(dims) & set(map(str, template.dims)))
+    if clash:
+        raise ConfigError(f"the points of {s.path} have their own dimension {clash[0]!r}, which "
+                          "is also a swept parameter; open it with preprocess= to drop or rename "
+                          "that dimension")
     seeds = np.zeros(n, dtype=np.int64)
     walls = np.full(n, np.nan)
     for i in range(n):
