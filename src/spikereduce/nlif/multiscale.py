@@ -50,6 +50,12 @@ class SwitchEvent:
 
 @dataclass(frozen=True)
 class SwitchSettings:
+    """Validated settings of one run (names as in spec §3.2; see :func:`simulate_multiscale`).
+
+    ``macro_chunk`` macro steps are taken per call between ring-buffer entries, so a rollback
+    lands within ``macro_chunk * dt_macro`` of ``t_back`` before the crossing.
+    """
+
     n: int
     dt_macro: float
     dt_micro: float
@@ -93,6 +99,9 @@ class _Trace:
 
 @dataclass
 class SwitchResult:
+    """Raw history of a run: per step (end time, rate, spikes per neuron, micro flag), the
+    density snapshots, the switch events and the wall time of each mode (s)."""
+
     time: np.ndarray
     rate: np.ndarray
     spikes: np.ndarray
@@ -151,7 +160,8 @@ def run_switching(p0: np.ndarray, rate0: float, v: np.ndarray, v_f: float, t_max
                 wall["switch"] += time.perf_counter() - t1
                 continue
             t0 = time.perf_counter()
-            ring.append((t, p.copy(), rate, trace.mark()))
+            # p is never modified in place (the macro stepper returns a new array): no copy.
+            ring.append((t, p, rate, trace.mark()))
             while len(ring) > 1 and ring[1][0] <= t - s.t_back + _EPS:
                 ring.popleft()
             if t >= next_density - _EPS:
@@ -354,7 +364,7 @@ def _check_settings(params: NLIFParams, n: int, t_max: float, h: float, dt_macro
     if abs(n_cells - round(n_cells)) > 1e-6 or abs(
             (params.v_r - v_min) / h - round((params.v_r - v_min) / h)) > 1e-6:
         raise ParameterError("h", h, "a step that puts v_min, v_r and v_f on grid nodes")
-    chunk = max(1, min(50, round(t_back / dt_macro / 10))) if t_back > 0 else 1
+    chunk = max(1, min(50, round(t_back / dt_macro / 4))) if t_back > 0 else 1
     return SwitchSettings(n=n, dt_macro=dt_macro, dt_micro=dt_micro, n_up=n_up, n_down=n_down,
                           window=window, f_sync=f_sync, t_back=t_back, bw=bw,
                           density_every=density_every, force_micro=forced,
