@@ -21,7 +21,7 @@ from ..params import check_int
 from ..progress import chunk_bounds, progress_bar
 from ..seeding import streams
 from . import _kernels_sim as K
-from ._checks import as_delta, as_distribution, as_weights, row_sums
+from ._checks import as_delta, as_distribution, as_weights
 
 # dense W^T rows are faster than neighbour lists when most entries are non-zero
 _DENSE_FILL = 0.25
@@ -151,7 +151,7 @@ def resonances(W: Any, delta: float, *, max_m: int = 64, tol: float = 1e-6,
 
 def _csr_out(Wm: np.ndarray | sp.csr_array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Out-neighbour lists: CSR of W^T (row k lists the units j receiving W[j, k])."""
-    WT = sp.csr_array(Wm.T) if sp.issparse(Wm) else sp.csr_array(Wm.T)
+    WT = sp.csr_array(Wm.T)
     WT.sum_duplicates()
     WT.eliminate_zeros()
     return (WT.indptr.astype(np.int64), WT.indices.astype(np.int64),
@@ -252,7 +252,3 @@ def simulate(W: Any, n_avalanches: int, *, delta: float | None = None, p: Any = 
         rec.units = np.concatenate([q[3] for q in parts])
         rec.offsets = np.concatenate(([0], np.cumsum(sizes, dtype=np.int64)))
     return rec
-
-
-def max_row_sum(W: Any) -> float:
-    return float(row_sums(as_weights(W)).max())
