@@ -11,6 +11,8 @@ from matplotlib.figure import Figure
 
 from ..plot import new_figure, raster, rate_traces
 
+_LABEL = {"snn": "SNN", "sde": "SDE network", "dsode": "dsODE"}
+
 
 def _window(ds: xr.Dataset, t0: float, t1: float) -> xr.Dataset:
     return ds.sel(time=slice(t0, t1))
@@ -46,8 +48,12 @@ def raster_rates_figure(snn: xr.Dataset, dsode: xr.Dataset | None = None, *,
                                           "I": (n_e // 2, n_e // 2 + n_i)}, time_units="ms",
            title=f"{snn.attrs['model'].upper()} raster")
     w = _window(snn, *t_window)
-    traces = {f"{snn.attrs['model'].upper()} E": (w.time, w.rate_E),
-              f"{snn.attrs['model'].upper()} I": (w.time, w.rate_I)}
+    # the network's per-step counts are shot noise; a 1 ms boxcar (as for MFE peaks) reads better
+    k = max(1, int(round(1.0 / float(snn.attrs["dt"]))))
+    box = np.ones(k) / k
+    name = snn.attrs["model"].upper()
+    traces = {f"{name} E (1 ms boxcar)": (w.time, np.convolve(w.rate_E, box, mode="same")),
+              f"{name} I (1 ms boxcar)": (w.time, np.convolve(w.rate_I, box, mode="same"))}
     if dsode is not None:
         d = _window(dsode, *t_window)
         traces["dsODE E"] = (d.time, d.rate_E)
@@ -83,14 +89,16 @@ def bifurcation_figure(bif: xr.Dataset) -> Figure:
         h = bif.beat_hist.sel(model=model).values.astype(float)
         top = h.max(axis=1, keepdims=True)
         color = np.log2(1.0 + np.divide(h, top, out=np.zeros_like(h), where=top > 0))
+        color[h == 0] = np.nan  # empty cells stay white
         ax.pcolormesh(pe, de, color.T, cmap="magma_r", vmin=0, vmax=1, shading="flat")
         ax.set_ylabel("Δm (spikes/ms)")
         ax.set_ylim(-250, 250)
-        ax.set_title(f"{model.upper()}: successive MFE peak differences")
+        ax.set_title(f"{_LABEL.get(model, model)}: successive MFE peak-height differences")
     ax = axes[-1]
     for k, model in enumerate(models):
-        ax.plot(p, bif.nu_E.sel(model=model), color=f"C{k}", label=f"{model} ν_E")
-        ax.plot(p, bif.nu_I.sel(model=model), "--", color=f"C{k}", label=f"{model} ν_I")
+        name = _LABEL.get(model, model)
+        ax.plot(p, bif.nu_E.sel(model=model), color=f"C{k}", label=f"{name} ν_E")
+        ax.plot(p, bif.nu_I.sel(model=model), "--", color=f"C{k}", label=f"{name} ν_I")
     ax.set_xlabel("p_EI")
     ax.set_ylabel("rate (Hz)")
     ax.legend(fontsize="small", ncol=2)
