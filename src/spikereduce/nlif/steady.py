@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.optimize import brentq, minimize_scalar
 from scipy.special import erfcx
 
 from ..errors import ParameterError
@@ -56,6 +55,19 @@ def psi(rate: Any, params: NLIFParams) -> np.ndarray:
     return _psi_tilde(params.b * np.asarray(rate, float) + _constant_current(params), params)
 
 
+def _brentq(*args: Any, **kwargs: Any) -> float:
+    # scipy.optimize costs ~0.3 s to import: load it when a root is first needed, not with nlif.
+    from scipy.optimize import brentq
+
+    return brentq(*args, **kwargs)
+
+
+def _minimize_scalar(*args: Any, **kwargs: Any) -> Any:
+    from scipy.optimize import minimize_scalar
+
+    return minimize_scalar(*args, **kwargs)
+
+
 def steady_states(params: NLIFParams) -> list[float]:
     """All steady firing rates N_inf > 0 (roots of N Psi(N) = 1), in increasing order.
 
@@ -79,7 +91,7 @@ def steady_states(params: NLIFParams) -> list[float]:
         if vals[i] == 0.0:
             roots.append(float(grid[i]))
         elif np.sign(vals[i]) != np.sign(vals[i + 1]):
-            roots.append(brentq(f, grid[i], grid[i + 1], xtol=1e-300, rtol=1e-14))
+            roots.append(_brentq(f, grid[i], grid[i + 1], xtol=1e-300, rtol=1e-14))
     # Two roots closer than a grid cell (b just below b_c) give no sign change on the grid:
     # look at every local extremum of f on the grid that stays on one side of zero.
     for i in range(1, grid.size - 1):
@@ -92,12 +104,12 @@ def steady_states(params: NLIFParams) -> list[float]:
             sgn = -1.0
         else:
             continue
-        res = minimize_scalar(lambda x, s=sgn: -s * f(x), bounds=(grid[i - 1], grid[i + 1]),
+        res = _minimize_scalar(lambda x, s=sgn: -s * f(x), bounds=(grid[i - 1], grid[i + 1]),
                               method="bounded", options={"xatol": 1e-15 * grid[i]})
         x_ext, f_ext = float(res.x), f(float(res.x))
         if sgn * f_ext > 0:
-            roots.append(brentq(f, grid[i - 1], x_ext, xtol=1e-300, rtol=1e-14))
-            roots.append(brentq(f, x_ext, grid[i + 1], xtol=1e-300, rtol=1e-14))
+            roots.append(_brentq(f, grid[i - 1], x_ext, xtol=1e-300, rtol=1e-14))
+            roots.append(_brentq(f, x_ext, grid[i + 1], xtol=1e-300, rtol=1e-14))
         elif abs(f_ext) < 1e-12:
             roots.append(x_ext)  # tangential (double) root: exactly at the saddle node
     roots.sort()
@@ -136,7 +148,7 @@ def critical_coupling(params: NLIFParams) -> float:
     if j in (0, grid.size - 1):
         raise ParameterError("params", params.to_dict(),
                              "parameters whose steady-state curve has a fold (b_c finite)")
-    res = minimize_scalar(g, bracket=(grid[j - 1], grid[j], grid[j + 1]),
+    res = _minimize_scalar(g, bracket=(grid[j - 1], grid[j], grid[j + 1]),
                           options={"xtol": 1e-12})
     return float(-res.fun)
 
@@ -216,7 +228,7 @@ def blowup_certificate(params: NLIFParams, p0: Any, *, mu_max: float | None = No
     if i == 0:
         mu = float(mus[0])
     else:
-        mu = brentq(lambda m: float(np.atleast_1d(lhs(m))[0]) - 1.0, mus[i - 1], mus[i],
+        mu = _brentq(lambda m: float(np.atleast_1d(lhs(m))[0]) - 1.0, mus[i - 1], mus[i],
                     xtol=1e-13)
         # Report a mu on the certifying side of the crossing (brentq may land a hair below).
         while float(np.atleast_1d(lhs(mu))[0]) < 1.0 and mu < mus[i]:
