@@ -70,3 +70,14 @@ def test_periodic_step_average_is_the_exact_mean_of_the_sine():
     want = [np.trapezoid(current_at(per, t0 + fine), fine) / dt for t0 in lo]
     assert np.allclose(got, want, rtol=0, atol=1e-9)
     assert np.allclose(step_currents(0.7, 0.0, 0.1, 3), 0.7)
+
+
+def test_main_fields_can_be_given_positionally_as_in_the_design():
+    assert NLIFParams(1.5) == NLIFParams(b=1.5)
+    assert NLIFParams(1.5, 0.5).a == 0.5
+    assert Pulse(100.0, 1.0, 1.01) == Pulse(amplitude=100.0, start=1.0, stop=1.01)
+    assert Periodic(6.0, 1.0).period == 1.0
+    with pytest.raises(ParameterError) as err:
+        NLIFParams(0.5, b=1.0)
+    assert err.value.field == "b"
+    assert NLIFParams(1.5).replace(a=2.0) == NLIFParams(b=1.5, a=2.0)

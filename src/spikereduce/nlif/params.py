@@ -6,7 +6,7 @@ Spec nlif §1.1 (dV = (-V + I(t)) dt + sqrt(2a) dW + b dPhi_N), §1.4 defaults, 
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field, field_validator, model_validator
@@ -15,9 +15,27 @@ from ..errors import ParameterError
 from ..params import Params, check_positive, check_real
 
 
-class Pulse(Params):
+class _Positional:
+    """Lets a parameter model also take its main fields positionally, as design.md writes them
+    (``NLIFParams(0.5)``, ``Pulse(100.0, 1.0, 1.01)``)."""
+
+    _positional: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, *args: Any, **data: Any):
+        if len(args) > len(self._positional):
+            raise ParameterError("arguments", len(args), f"at most {len(self._positional)} "
+                                 f"positional ({', '.join(self._positional)})")
+        for name, value in zip(self._positional, args, strict=False):
+            if name in data:
+                raise ParameterError(name, value, message=f"{name} given twice")
+            data[name] = value
+        super().__init__(**data)
+
+
+class Pulse(_Positional, Params):
     """A rectangular input: I(t) = offset + amplitude on [start, stop), offset elsewhere."""
 
+    _positional = ("amplitude", "start", "stop", "offset")
     kind: Literal["pulse"] = "pulse"
     amplitude: float
     start: float = Field(ge=0)
@@ -31,9 +49,10 @@ class Pulse(Params):
         return self
 
 
-class Periodic(Params):
+class Periodic(_Positional, Params):
     """A sinusoidal input: I(t) = offset + amplitude * sin(2 pi t / period)."""
 
+    _positional = ("amplitude", "period", "offset")
     kind: Literal["periodic"] = "periodic"
     amplitude: float
     period: float = Field(gt=0)
@@ -56,7 +75,7 @@ def _as_current(value: Any) -> Any:
     return value
 
 
-class NLIFParams(Params):
+class NLIFParams(_Positional, Params):
     """Noisy LIF network / NNLIF Fokker–Planck parameters (dimensionless, time in tau_m).
 
     ``b`` coupling (b > 0 excitatory; every spike moves the others by b/N), ``a`` diffusion
@@ -64,6 +83,7 @@ class NLIFParams(Params):
     :class:`Pulse` / :class:`Periodic` object.
     """
 
+    _positional = ("b", "a", "v_f", "v_r", "current")
     b: float = 0.5
     a: float = Field(1.0, gt=0)
     v_f: float = 2.0
