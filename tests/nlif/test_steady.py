@@ -85,3 +85,20 @@ def test_certificate_does_not_apply_with_input_or_inhibition():
     assert "I = 0" in blowup_certificate(NLIFParams(b=1.5, current=0.5),
                                          gaussian_density(1.5, 0.005)).reason
     assert not blowup_certificate(NLIFParams(b=-1.0), gaussian_density(1.9, 0.001))
+
+
+def test_synchronous_jump_of_spec_5_4():
+    from spikereduce.nlif import synchronous_jump
+
+    v = np.linspace(-4.0, 2.0, 60_001)
+    # Half the mass uniform on [1.75, 2] (density 2), half far below: with b = 1 the tail mass
+    # 2 lambda >= lambda until the 0.5 near v_f is used up, so Lambda = 0.5.
+    p = np.where(v >= 1.75, 2.0, 0.0) + np.where((v >= -3.0) & (v < -2.5), 1.0, 0.0)
+    jump = synchronous_jump(NLIFParams(b=1.0), v, p)
+    assert abs(jump.fraction - 0.5) < 1e-3 and jump.margin > 0.2
+    # The same law with b = 0.4: b p(v_f-) = 0.8 < 1, no jump.
+    assert synchronous_jump(NLIFParams(b=0.4), v, p).fraction == 0.0
+    # A smooth density vanishing at v_f (a classical solution) has no jump; margin < 0.
+    g = gaussian_density(0.0, 0.25)(v) * (2.0 - v)
+    j = synchronous_jump(NLIFParams(b=1.5), v, g)
+    assert j.fraction == 0.0 and j.margin < 0

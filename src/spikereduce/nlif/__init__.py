@@ -18,6 +18,7 @@ from .steady import (
     psi,
     stationary_density,
     steady_states,
+    synchronous_jump,
 )
 
 __all__ = [
@@ -26,7 +27,7 @@ __all__ = [
     "simulate_particles", "ParticleSystem",
     "solve_fokker_planck", "FokkerPlanckStepper", "PositivityWarning",
     "steady_states", "critical_coupling", "blowup_certificate", "BlowupCertificate", "psi",
-    "stationary_density",
+    "stationary_density", "synchronous_jump",
 ]
 
 # The multi-scale solver (spec §3) lives beside the two solvers it couples (a separate module).

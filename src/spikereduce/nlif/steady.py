@@ -234,3 +234,47 @@ def blowup_certificate(params: NLIFParams, p0: Any, *, mu_max: float | None = No
         while float(np.atleast_1d(lhs(mu))[0]) < 1.0 and mu < mus[i]:
             mu = min(mu * (1 + 1e-12) + 1e-13, float(mus[i]))
     return BlowupCertificate(True, mu, float(np.atleast_1d(lhs(mu))[0]), best_mu, best_value)
+
+
+@dataclass(frozen=True)
+class SynchronousJump:
+    """Mean-field size of a synchronous event for a voltage law (spec §5.4).
+
+    ``fraction`` is Lambda = inf{lambda > 0 : nu((v_f - b lambda, v_f]) < lambda}, the fraction
+    of neurons that fire together (0 for a classical solution). ``margin`` is
+    max over lambda in (0, 1] of nu((v_f - b lambda, v_f]) - lambda: it approaches 0 from below
+    as the law nears a jump (spec §5.6), and is >= 0 when one happens.
+    """
+
+    fraction: float
+    margin: float
+
+
+def synchronous_jump(params: NLIFParams, v: Any, p: Any, *, n_lambda: int = 20_001
+                     ) -> SynchronousJump:
+    """Lambda and the jump margin of spec §5.4 for the density ``p`` at nodes ``v`` (<= v_f).
+
+    The law is the piecewise-linear interpolant of (v, p), with p(v_f) = 0 appended when v stops
+    short of v_f, normalized to mass 1; lambda is scanned on a uniform grid of (0, 1].
+    """
+    v = np.asarray(v, dtype=float)
+    p = np.asarray(p, dtype=float)
+    if v.ndim != 1 or p.shape != v.shape or v.size < 2 or not np.all(np.diff(v) > 0):
+        raise ParameterError("v", f"shape {v.shape}", "increasing nodes matching p")
+    if v[-1] > params.v_f + 1e-12 or np.any(p < 0) or not np.all(np.isfinite(p)):
+        raise ParameterError("p", "invalid", "a non-negative finite density on nodes <= v_f")
+    if v[-1] < params.v_f:
+        v, p = np.append(v, params.v_f), np.append(p, 0.0)
+    cdf = np.concatenate(([0.0], np.cumsum(0.5 * (p[1:] + p[:-1]) * np.diff(v))))
+    if not cdf[-1] > 0:
+        raise ParameterError("p", "zero mass", "a density with positive mass")
+    cdf /= cdf[-1]
+    lam = np.linspace(0.0, 1.0, n_lambda)[1:]
+    if params.b <= 0:
+        return SynchronousJump(0.0, float(np.max(-lam)))
+    # Mass above v_f - b lambda: linear interpolation of the CDF is exact for linear p up to
+    # the quadratic term inside a cell, ample for a threshold test.
+    tail = 1.0 - np.interp(params.v_f - params.b * lam, v, cdf, left=0.0)
+    below = np.flatnonzero(tail < lam)
+    fraction = 1.0 if below.size == 0 else (0.0 if below[0] == 0 else float(lam[below[0]]))
+    return SynchronousJump(fraction, float(np.max(tail - lam)))
