@@ -306,7 +306,7 @@ class SweepStore:
                 if clean:
                     _remove(entry)  # a write in progress when the process died
                 continue
-            m = re.fullmatch(r"p(\d{6})(\.done)?", name)
+            m = re.fullmatch(r"p(\d{6,})(\.done)?", name)
             if m is None:
                 if name != ".zgroup":
                     raise ConfigError(f"corrupt sweep store {self.path}: unexpected entry "
@@ -326,7 +326,7 @@ class SweepStore:
                                       "to a different sweep")
                 done.add(index)
         for entry in list(self.points.iterdir()) if clean else []:
-            m = re.fullmatch(r"p(\d{6})", entry.name)
+            m = re.fullmatch(r"p(\d{6,})", entry.name)
             if m and int(m.group(1)) not in done:
                 _remove(entry)  # data renamed into place, killed before its marker
         return done
