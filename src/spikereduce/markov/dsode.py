@@ -36,8 +36,6 @@ def _dsode_chunk(s0, s1, n, w, refr, hbar, sig, r_prev, lost, n_pop, lam, M, Mr,
     lost: (2,) cumulative mass dropped (below the grid or under the 1e-10 tolerance).
     """
     nb = edges.size - 1
-    q = np.empty(nb)
-    vb = np.empty(nb)
     new_n = np.empty(nb)
     new_w = np.empty(nb)
     inv_span = 1.0 / (M + Mr)
@@ -75,16 +73,10 @@ def _dsode_chunk(s0, s1, n, w, refr, hbar, sig, r_prev, lost, n_pop, lam, M, Mr,
                 f = (vbar + Mr) * inv_span
                 mu = (ext_mu + drive_e - f * drive_i) * dt
                 var = (ext_var + var_e + f * f * var_i) * dt
-                spike, below = _transport(a, b, mu, math.sqrt(var), edges, q, vb)
-                kept = spike
-                for d in range(1, nb):
-                    if q[d] > 0.0:
-                        moved = nm * q[d]
-                        new_n[d] += moved
-                        new_w[d] += moved * vb[d]
-                        kept += q[d]
+                spike, below, placed = _transport(a, b, mu, math.sqrt(var), edges, nm, new_n,
+                                                  new_w)
                 fired += nm * spike
-                dropped += nm * (1.0 - kept)
+                dropped += nm * (1.0 - spike - placed)
             # refractory pool: R' = R + nf, outflow L re-enters the reset bin at v = 0
             r_tmp = refr[pop] + fired
             if tau_r <= 0:

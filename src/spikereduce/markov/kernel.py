@@ -15,8 +15,8 @@ from numba import njit
 from ..errors import ParameterError
 from ..params import check_positive, check_real
 
-_SQRT2 = math.sqrt(2.0)
 _INV_SQRT2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_INV_SQRT2 = 1.0 / math.sqrt(2.0)
 # Beyond this many σ the normal tail (< 1.3e-12) is below the reference 1e-10 tolerance.
 _CUT = 7.0
 # Below this width (relative to σ) the uniform is treated as a point mass: the closed form's
@@ -27,67 +27,76 @@ _POINT = 1e-3
 @njit(cache=True)
 def _cdf_shortfall(x, a, b, mu, sigma):
     """(F(x), D(x)) for X = Unif[a, b] + N(mu, sigma²)."""
-    lo = a + mu
-    hi = b + mu
+    w = b - a
+    return _cdf_shortfall_fast(x, a + mu, b + mu, sigma, 1.0 / sigma, 1.0 / w, w < _POINT * sigma)
+
+
+@njit(cache=True)
+def _cdf_shortfall_fast(x, lo, hi, sigma, inv_s, inv_w, point):
+    """(F(x), D(x)) for X uniform on [lo, hi] plus N(0, sigma²); reciprocals precomputed.
+
+    A0(y) = yΦ + σφ is the antiderivative of Φ(y/σ), B(y) = ((y²+σ²)/2)Φ + (σy/2)φ that of A0;
+    F = [A0(x−lo) − A0(x−hi)]/w and D = [B(x−lo) − B(x−hi)]/w.
+    """
     if x <= lo - _CUT * sigma:
         return 0.0, 0.0
     if x >= hi + _CUT * sigma:
         return 1.0, x - 0.5 * (lo + hi)
-    w = b - a
-    if w < _POINT * sigma:
+    c = _INV_SQRT2 * inv_s
+    if point:
         y = x - 0.5 * (lo + hi)
-        big_phi = 0.5 * math.erfc(-y / (_SQRT2 * sigma))
-        small_phi = _INV_SQRT2PI * math.exp(-0.5 * (y / sigma) ** 2)
+        t = y * inv_s
+        big_phi = 0.5 * math.erfc(-y * c)
+        small_phi = _INV_SQRT2PI * math.exp(-0.5 * t * t)
         return big_phi, y * big_phi + sigma * small_phi
     ya = x - lo
     yb = x - hi
-    pa = 0.5 * math.erfc(-ya / (_SQRT2 * sigma))
-    pb = 0.5 * math.erfc(-yb / (_SQRT2 * sigma))
-    da = _INV_SQRT2PI * math.exp(-0.5 * (ya / sigma) ** 2)
-    db = _INV_SQRT2PI * math.exp(-0.5 * (yb / sigma) ** 2)
-    # A0(y) = yΦ + σφ is the antiderivative of Φ(y/σ); B(y) = ((y²+σ²)/2)Φ + (σy/2)φ that of A0.
-    a0a = ya * pa + sigma * da
-    a0b = yb * pb + sigma * db
+    ta = ya * inv_s
+    tb = yb * inv_s
+    pa = 0.5 * math.erfc(-ya * c)
+    pb = 0.5 * math.erfc(-yb * c)
+    da = sigma * _INV_SQRT2PI * math.exp(-0.5 * ta * ta)
+    db = sigma * _INV_SQRT2PI * math.exp(-0.5 * tb * tb)
     s2 = sigma * sigma
-    ba = 0.5 * (ya * ya + s2) * pa + 0.5 * sigma * ya * da
-    bb = 0.5 * (yb * yb + s2) * pb + 0.5 * sigma * yb * db
-    f = (a0a - a0b) / w
+    f = (ya * pa + da - yb * pb - db) * inv_w
     if f < 0.0:
         f = 0.0
     elif f > 1.0:
         f = 1.0
-    return f, (ba - bb) / w
+    ba = 0.5 * ((ya * ya + s2) * pa + ya * da)
+    bb = 0.5 * ((yb * yb + s2) * pb + yb * db)
+    return f, (ba - bb) * inv_w
 
 
 @njit(cache=True)
-def _transport(a, b, mu, sigma, edges, q_out, vbar_out):
-    """Distribute one bin's neurons over the grid for one step.
+def _transport(a, b, mu, sigma, edges, nm, n_out, w_out):
+    """Move ``nm`` neurons, uniform on [a, b], by one Gaussian step N(mu, sigma²) onto the grid.
 
-    Fills q_out[d] (probability to land in bin d = (edges[d], edges[d+1]]) and vbar_out[d]
-    (conditional mean voltage there) for d ≥ 1; bin 0 receives nothing (mass below edges[1] is
-    dropped, as in the reference). Returns (spike probability 1 − F(M), dropped-below mass).
-    Probabilities under 1e-10 are set to 0 (reference tolerance).
+    Adds nm·q_d to n_out[d] and nm·q_d·V̄_d to w_out[d] for bins d ≥ 1, d = (edges[d],
+    edges[d+1]]; bin 0 receives nothing (mass below edges[1] is dropped, as in the reference).
+    Probabilities under 1e-10 are set to 0 (reference tolerance). Returns (q_spike = 1 − F(M),
+    mass fraction dropped below edges[1], total fraction placed in bins).
     """
     nb = edges.size - 1
-    q_out[0] = 0.0
-    vbar_out[0] = 0.0
-    f_prev, d_prev = _cdf_shortfall(edges[1], a, b, mu, sigma)
+    lo = a + mu
+    hi = b + mu
+    inv_s = 1.0 / sigma
+    w = b - a
+    inv_w = 1.0 / w
+    point = w < _POINT * sigma
+    f_prev, d_prev = _cdf_shortfall_fast(edges[1], lo, hi, sigma, inv_s, inv_w, point)
     below = f_prev
+    placed = 0.0
     # edges wholly below the support have F = 0; above it F = 1 and nothing more lands
-    top = b + mu + _CUT * sigma
-    bottom = a + mu - _CUT * sigma
+    top = hi + _CUT * sigma
+    bottom = lo - _CUT * sigma
     for d in range(1, nb):
         if edges[d + 1] <= bottom:
-            q_out[d] = 0.0
-            vbar_out[d] = 0.0
             continue
         if f_prev >= 1.0 or edges[d] >= top:
-            for k in range(d, nb):
-                q_out[k] = 0.0
-                vbar_out[k] = 0.0
             f_prev = 1.0
             break
-        f_d, d_d = _cdf_shortfall(edges[d + 1], a, b, mu, sigma)
+        f_d, d_d = _cdf_shortfall_fast(edges[d + 1], lo, hi, sigma, inv_s, inv_w, point)
         qd = f_d - f_prev
         if qd > 1e-10:
             width = edges[d + 1] - edges[d]
@@ -98,17 +107,15 @@ def _transport(a, b, mu, sigma, edges, q_out, vbar_out):
                 v = edges[d]
             elif v > edges[d + 1]:
                 v = edges[d + 1]
-            q_out[d] = qd
-            vbar_out[d] = v
-        else:
-            q_out[d] = 0.0
-            vbar_out[d] = 0.0
+            n_out[d] += nm * qd
+            w_out[d] += nm * qd * v
+            placed += qd
         f_prev = f_d
         d_prev = d_d
     spike = 1.0 - f_prev
     if spike < 1e-10:
         spike = 0.0
-    return spike, below
+    return spike, below, placed
 
 
 @njit(cache=True)
@@ -139,6 +146,7 @@ def transition(a: float, b: float, mu: float, sigma: float, edges: Any
     if edges.ndim != 1 or edges.size < 3 or np.any(np.diff(edges) <= 0):
         raise ParameterError("edges", edges.tolist(), "an increasing 1-D array of >= 3 edges")
     q = np.zeros(edges.size - 1)
-    vbar = np.zeros(edges.size - 1)
-    spike, _ = _transport(a, b, mu, sigma, edges, q, vbar)
+    w = np.zeros(edges.size - 1)
+    spike, _, _ = _transport(a, b, mu, sigma, edges, 1.0, q, w)
+    vbar = np.divide(w, q, out=np.zeros_like(w), where=q > 0)
     return q, vbar, float(spike)
