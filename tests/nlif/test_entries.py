@@ -74,3 +74,10 @@ def test_compare_rows_agree_at_b05_and_note_the_blowup_at_b3():
     d = compare_particles_fp(NLIFParams(b=3.0), gaussian_density(-1, 0.5), seed=2, n=5000,
                              t_max=4.0, h=0.02)
     assert "blew up" in d.rows[0].note
+
+
+@pytest.mark.numba
+def test_compare_from_the_fokker_planck_config_stops_at_the_blowup(tmp_path, capsys):
+    assert main(["compare", str(CONFIGS / "nlif_fokker_planck.toml"), "-o", str(tmp_path),
+                 "--set", "run.h=0.02", "--set", "run.n=2000"]) == 0
+    assert "blew up" in capsys.readouterr().out
