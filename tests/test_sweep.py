@@ -459,3 +459,29 @@ def test_cli_sweep_bad_options_exit_2(tmp_path, capsys, argv, expected):
         code = main(["sweep", str(cfg), *[a.format(tmp=tmp_path) for a in argv]])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and expected in err, err
+
+
+@pytest.mark.slow
+def test_markov_bifurcation_example_from_a_store(tmp_path, cluster):
+    # The showcase (examples/markov_bifurcation_sweep.py) on 3 points and 300 ms.
+    import importlib.util
+    from pathlib import Path
+
+    if ("markov", "bifurcation") not in {(e.family, e.model) for e in registry.run_entries()}:
+        pytest.skip("the markov family is not installed")
+    path = Path(__file__).resolve().parents[1] / "examples" / "markov_bifurcation_sweep.py"
+    spec = importlib.util.spec_from_file_location("markov_bifurcation_sweep", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    from spikereduce.config import load_config
+
+    cfg = load_config(example.CONFIG).with_overrides({"run.count": 1, "run.t_max": 300.0})
+    run_sweep(cfg, ["run.p_ei_start=0.6:0.9:3"], tmp_path / "b.zarr", client=cluster[1])
+    bif = example.diagram(tmp_path / "b.zarr")
+    assert bif.beat_hist.dims == ("model", "p_ei", "dm_bin")
+    np.testing.assert_allclose(bif.p_ei, [0.6, 0.75, 0.9])
+    assert list(bif.model.values) == ["snn", "dsode"]
+    assert (bif.nu_E > 0).all()  # both models fire at every point
+    from spikereduce.markov.figures import bifurcation_figure
+
+    assert len(bifurcation_figure(bif).axes) == 3
