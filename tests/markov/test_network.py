@@ -154,3 +154,30 @@ def test_network_refuses_bad_t_max_and_params():
         simulate_network(MarkovParams(), 0.0, seed=0)
     with pytest.raises(ParameterError, match="params"):
         simulate_network(None, 10.0, seed=0)
+
+
+def test_chunked_run_equals_one_chunk_run():
+    # the progress loop runs the kernel in 50 chunks; RNG state must carry over exactly
+    from spikereduce.markov._rng import seed_state
+    from spikereduce.markov.network import _snn_chunk
+    from spikereduce.seeding import streams
+
+    p = MarkovParams()
+    ds = simulate_network(p, 50.0, seed=9)
+    n, n_steps = p.n_e + p.n_i, 500
+    st = streams(9)
+    tau, prob, s = p.synapse_arrays()
+    v, ref = np.zeros(n), np.zeros(n, dtype=np.bool_)
+    h_e, h_i = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    spikes = np.zeros((n_steps, 2), dtype=np.int64)
+    hbar, refr = np.zeros((n_steps, 4)), np.zeros((n_steps, 2), dtype=np.int64)
+    vhist = np.zeros((n_steps, 2, p.n_bins), dtype=np.int32)
+    sp_step, sp_id = np.empty(n * n_steps, np.int64), np.empty(n * n_steps, np.int32)
+    k = _snn_chunk(0, n_steps, st.kernel_seed, True, seed_state(st.kernel_seed), np.zeros(2),
+                   p.n_e, v, ref,
+                   h_e, h_i, np.zeros((1, 1), dtype=np.bool_), False, p.lam, p.M, p.Mr, p.tau_m,
+                   tau, prob, s, p.tau_r, 0.1, False, -40.0, p.v_bin, spikes, hbar, refr, vhist,
+                   sp_step, sp_id)
+    assert np.array_equal(ds.rate_E.values, spikes[:, 0] / 0.1)
+    assert np.array_equal(ds.H_EI.values, hbar[:, 1])
+    assert np.array_equal(ds.spike_neuron.values, sp_id[:k])

@@ -18,6 +18,7 @@ from ..params import check_choice, check_positive, check_seed
 from ..progress import chunk_bounds, progress_bar
 from ..seeding import streams
 from ._result import build_dataset
+from ._rng import normal, seed_state, uniform
 from .params import MarkovParams, check_dt, check_params
 
 
@@ -43,13 +44,13 @@ def _binomial_cdf(count, p, cdf, row):
 
 
 @njit(cache=True)
-def _draw_binomial(count, p, cdf, k, ok):
+def _draw_binomial(rng, count, p, cdf, k, ok):
     """Binomial(count, p) by inversion on the step's table cdf[k] (binary search)."""
     if count == 0:
         return 0
     if not ok:
         return np.random.binomial(count, p)
-    u = np.random.random()
+    u = uniform(rng)
     lo = 0
     hi = count
     while lo < hi:  # smallest k with cdf[k] >= u
@@ -62,14 +63,14 @@ def _draw_binomial(count, p, cdf, k, ok):
 
 
 @njit(cache=True)
-def _draw_poisson(h, decay_pow, k, lam_unit):
+def _draw_poisson(rng, h, decay_pow, k, lam_unit):
     """Poisson(h·dt/τ_k) by inversion, with e^{−λ} = decay_pow[k, h] tabulated per count h."""
     if h == 0:
         return 0
     lam = h * lam_unit
     if lam > 30.0 or h >= decay_pow.shape[1]:
         return np.random.poisson(lam)
-    u = np.random.random()
+    u = uniform(rng)
     pk = decay_pow[k, h]
     acc = pk
     j = 0
@@ -81,8 +82,8 @@ def _draw_poisson(h, decay_pow, k, lam_unit):
 
 
 @njit(cache=True)
-def _snn_chunk(s0, s1, seed, reseed, n_e, v, ref, h_e, h_i, conn, fixed, lam, M, Mr, tau_m,
-               tau, p, s, tau_r, dt, poisson_ext, e0, v_bin, spikes, hbar, refr, vhist,
+def _snn_chunk(s0, s1, seed, reseed, rng, spare, n_e, v, ref, h_e, h_i, conn, fixed, lam, M,
+               Mr, tau_m, tau, p, s, tau_r, dt, poisson_ext, e0, v_bin, spikes, hbar, refr, vhist,
                sp_step, sp_id):
     """Advance the network over steps [s0, s1) in place; returns the number of spikes recorded.
 
@@ -90,8 +91,8 @@ def _snn_chunk(s0, s1, seed, reseed, n_e, v, ref, h_e, h_i, conn, fixed, lam, M,
     k: 0 = EE, 1 = EI, 2 = IE, 3 = II. Records population spike counts, mean H, refractory counts,
     the voltage histogram of non-refractory neurons, and the raster (step, neuron id).
     All draws are exact: Gaussian increments by Marsaglia's polar method, Poisson deaths and
-    Binomial births by inversion (tables per step), which is several times cheaper than numpy's
-    general samplers at these small means.
+    Binomial births by inversion (tables per step), all from the xoshiro256+ uniforms of ``rng``
+    (numba's generator, seeded by ``seed``, only serves the rare large-mean fallbacks).
     """
     if reseed:
         np.random.seed(seed)
@@ -103,6 +104,8 @@ def _snn_chunk(s0, s1, seed, reseed, n_e, v, ref, h_e, h_i, conn, fixed, lam, M,
     ext_mean = lam * dt
     ext_sd = math.sqrt(lam * dt)
     inv_span = 1.0 / (M + Mr)
+    inv_bin = 1.0 / v_bin
+    gain = s / tau  # voltage per ms per pending spike
     # e^{-h·dt/τ_k} for h < 4096, per synapse type (deaths are Poisson(h·dt/τ))
     n_tab = 4096
     decay_pow = np.empty((4, n_tab))
@@ -113,8 +116,6 @@ def _snn_chunk(s0, s1, seed, reseed, n_e, v, ref, h_e, h_i, conn, fixed, lam, M,
             decay_pow[k, h] = math.exp(-h * lam_unit[k])
     cdf = np.empty((4, n + 1))
     ok = np.zeros(4, np.bool_)
-    spare = 0.0
-    have_spare = False
     for step in range(s0, s1):
         count_e = 0
         count_i = 0
@@ -126,25 +127,10 @@ def _snn_chunk(s0, s1, seed, reseed, n_e, v, ref, h_e, h_i, conn, fixed, lam, M,
             if poisson_ext:
                 ext = float(np.random.poisson(ext_mean))
             else:
-                if have_spare:
-                    z = spare
-                    have_spare = False
-                else:
-                    while True:
-                        u1 = 2.0 * np.random.random() - 1.0
-                        u2 = 2.0 * np.random.random() - 1.0
-                        r2 = u1 * u1 + u2 * u2
-                        if 0.0 < r2 < 1.0:
-                            break
-                    f = math.sqrt(-2.0 * math.log(r2) / r2)
-                    z = u1 * f
-                    spare = u2 * f
-                    have_spare = True
-                ext = ext_mean + ext_sd * z
+                ext = ext_mean + ext_sd * normal(rng, spare)
             ke = 0 if i < n_e else 2
             ki = ke + 1
-            dv = (s[ke] * h_e[i] / tau[ke]
-                  - s[ki] * (v[i] + Mr) * inv_span * h_i[i] / tau[ki]) * dt
+            dv = (gain[ke] * h_e[i] - gain[ki] * inv_span * (v[i] + Mr) * h_i[i]) * dt
             if tau_m > 0:
                 dv += ext / tau_m - v[i] / tau_m * dt
             else:
@@ -174,8 +160,8 @@ def _snn_chunk(s0, s1, seed, reseed, n_e, v, ref, h_e, h_i, conn, fixed, lam, M,
             ki = ke + 1
             he = h_e[i]
             hi = h_i[i]
-            de = _draw_poisson(he, decay_pow, ke, lam_unit[ke])
-            di = _draw_poisson(hi, decay_pow, ki, lam_unit[ki])
+            de = _draw_poisson(rng, he, decay_pow, ke, lam_unit[ke])
+            di = _draw_poisson(rng, hi, decay_pow, ki, lam_unit[ki])
             if fixed:
                 be = 0
                 bi = 0
@@ -187,8 +173,8 @@ def _snn_chunk(s0, s1, seed, reseed, n_e, v, ref, h_e, h_i, conn, fixed, lam, M,
                         else:
                             bi += 1
             else:
-                be = _draw_binomial(count_e, p[ke], cdf, ke, ok[ke])
-                bi = _draw_binomial(count_i, p[ki], cdf, ki, ok[ki])
+                be = _draw_binomial(rng, count_e, p[ke], cdf, ke, ok[ke])
+                bi = _draw_binomial(rng, count_i, p[ki], cdf, ki, ok[ki])
             he = he + be - de
             hi = hi + bi - di
             h_e[i] = he if he > 0 else 0
@@ -200,7 +186,7 @@ def _snn_chunk(s0, s1, seed, reseed, n_e, v, ref, h_e, h_i, conn, fixed, lam, M,
         r_i = 0
         for i in range(n):
             if ref[i]:
-                if p_exit >= 1.0 or np.random.random() < p_exit:
+                if p_exit >= 1.0 or uniform(rng) < p_exit:
                     ref[i] = False
                 elif i < n_e:
                     r_e += 1
@@ -208,7 +194,7 @@ def _snn_chunk(s0, s1, seed, reseed, n_e, v, ref, h_e, h_i, conn, fixed, lam, M,
                     r_i += 1
             else:
                 pop = 0 if i < n_e else 1
-                b = int(math.ceil((v[i] - e0) / v_bin)) - 1
+                b = int(math.ceil((v[i] - e0) * inv_bin)) - 1
                 if 0 <= b < nb:
                     vhist[step, pop, b] += 1
         spikes[step, 0] = count_e
@@ -286,6 +272,8 @@ def _simulate_snn(params: MarkovParams, t_max: float, *, seed: int, dt: float,
     refr = np.zeros((n_steps, 2), dtype=np.int64)
     vhist = np.zeros((n_steps, 2, params.n_bins), dtype=np.int32)
     steps_all, ids_all = [], []
+    rng = seed_state(st.kernel_seed)
+    spare = np.zeros(2)  # cached second normal of the polar method, carried between chunks
     chunks = chunk_bounds(n_steps, 50)
     with progress_bar(t_max, "markov SNN", enabled=progress) as bar:
         for c, (a, b) in enumerate(chunks):
@@ -293,8 +281,8 @@ def _simulate_snn(params: MarkovParams, t_max: float, *, seed: int, dt: float,
             sp_step = np.empty(cap, dtype=np.int64)
             sp_id = np.empty(cap, dtype=np.int32)
             with timer("compile" if c == 0 else "simulate"):
-                k = _snn_chunk(a, b, st.kernel_seed, c == 0, params.n_e, v, ref, h_e, h_i,
-                               conn, fixed, params.lam, params.M, params.Mr, params.tau_m,
+                k = _snn_chunk(a, b, st.kernel_seed, c == 0, rng, spare, params.n_e, v, ref,
+                               h_e, h_i, conn, fixed, params.lam, params.M, params.Mr, params.tau_m,
                                tau, p, s, params.tau_r, dt, external == "poisson",
                                float(params.bin_edges[0]), params.v_bin, spikes, hbar, refr,
                                vhist, sp_step, sp_id)

@@ -17,20 +17,19 @@ from ..io import PhaseTimer
 from ..progress import chunk_bounds, progress_bar
 from ..seeding import streams
 from ._result import build_dataset
+from ._rng import normal, seed_state, uniform
 from .moments import _moment_step
 from .params import MarkovParams
 
 
 @njit(cache=True)
-def _sde_chunk(s0, s1, seed, reseed, n_e, v, ref, hbar, sig, r_prev, lam, M, Mr, tau_m, tau,
-               p, s, tau_r, dt, e0, v_bin, spikes, out_h, refr, vhist, sp_step, sp_id):
+def _sde_chunk(s0, s1, rng, spare, n_e, v, ref, hbar, sig, r_prev, lam, M, Mr, tau_m, tau, p, s,
+               tau_r, dt, e0, v_bin, spikes, out_h, refr, vhist, sp_step, sp_id):
     """Advance the SDE network over steps [s0, s1) in place; returns the spikes recorded.
 
     As in the reference, the moments are stepped first (with the previous step's rates) and the
     currents of step n use H(n+1).
     """
-    if reseed:
-        np.random.seed(seed)
     n = v.size
     nb = vhist.shape[2]
     p_exit = 1.0 - math.exp(-dt / tau_r) if tau_r > 0 else 1.0
@@ -47,9 +46,9 @@ def _sde_chunk(s0, s1, seed, reseed, n_e, v, ref, hbar, sig, r_prev, lam, M, Mr,
         count_e = 0
         count_i = 0
         for i in range(n):
-            xi = np.random.standard_normal()
             if ref[i]:
                 continue
+            xi = normal(rng, spare)
             ke = 0 if i < n_e else 2
             ki = ke + 1
             f = (v[i] + Mr) * inv_span
@@ -73,7 +72,7 @@ def _sde_chunk(s0, s1, seed, reseed, n_e, v, ref, hbar, sig, r_prev, lam, M, Mr,
         r_i = 0
         for i in range(n):
             if ref[i]:
-                if p_exit >= 1.0 or np.random.random() < p_exit:
+                if p_exit >= 1.0 or uniform(rng) < p_exit:
                     ref[i] = False
                 elif i < n_e:
                     r_e += 1
@@ -120,14 +119,16 @@ def _simulate_sde(params: MarkovParams, t_max: float, *, seed: int, dt: float, e
     refr = np.zeros((n_steps, 2), dtype=np.int64)
     vhist = np.zeros((n_steps, 2, params.n_bins), dtype=np.int32)
     steps_all, ids_all = [], []
+    rng = seed_state(st.kernel_seed)
+    spare = np.zeros(2)  # cached second normal of the polar method, carried between chunks
     with progress_bar(t_max, "markov SDE network", enabled=progress) as bar:
         for c, (a, b) in enumerate(chunk_bounds(n_steps, 50)):
             cap = n * (b - a)
             sp_step = np.empty(cap, dtype=np.int64)
             sp_id = np.empty(cap, dtype=np.int32)
             with timer("compile" if c == 0 else "simulate"):
-                k = _sde_chunk(a, b, st.kernel_seed, c == 0, params.n_e, v, ref, hbar, sig,
-                               r_prev, params.lam, params.M, params.Mr, params.tau_m, tau, p, s,
+                k = _sde_chunk(a, b, rng, spare, params.n_e, v, ref, hbar, sig, r_prev,
+                               params.lam, params.M, params.Mr, params.tau_m, tau, p, s,
                                params.tau_r, dt, float(params.bin_edges[0]), params.v_bin,
                                spikes, out_h, refr, vhist, sp_step, sp_id)
             steps_all.append(sp_step[:k])
