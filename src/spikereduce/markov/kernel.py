@@ -90,9 +90,19 @@ def _transport(a, b, mu, sigma, edges, nm, n_out, w_out):
     # edges wholly below the support have F = 0; above it F = 1 and nothing more lands
     top = hi + _CUT * sigma
     bottom = lo - _CUT * sigma
-    for d in range(1, nb):
-        if edges[d + 1] <= bottom:
-            continue
+    # first bin whose upper edge is above the support (binary search; F = 0 = D below it)
+    d_first = 1
+    if edges[2] <= bottom:
+        lo_i = 2
+        hi_i = nb
+        while lo_i < hi_i:  # smallest j with edges[j] > bottom
+            mid = (lo_i + hi_i) // 2
+            if edges[mid] <= bottom:
+                lo_i = mid + 1
+            else:
+                hi_i = mid
+        d_first = lo_i - 1
+    for d in range(d_first, nb):
         if f_prev >= 1.0 or edges[d] >= top:
             f_prev = 1.0
             break
