@@ -189,6 +189,21 @@ def run_one(label: str, args: argparse.Namespace, seed: int, warm_cache: str) ->
     return row
 
 
+def sim_cpu_s(result: dict[str, Any]) -> float:
+    """CPU seconds of the simulation loop where the run reports them, else NaN.
+
+    Brian2 standalone without OpenMP times its loop with std::clock(), i.e. process CPU time, so
+    its ``sim_s`` is CPU time (with OpenMP it is omp_get_wtime, wall time). NEST and the NumPy
+    script time wall clock only; spikereduce reports both.
+    """
+    if result.get("sim") == "spikereduce":
+        return float(result.get("call_cpu_s", math.nan))
+    if result.get("sim") == "brian2" and result.get("device") == "cpp_standalone" \
+            and result.get("threads") == 0:
+        return float(result["sim_s"])
+    return math.nan
+
+
 def _med(xs: list[float]) -> float:
     return statistics.median(xs) if xs else math.nan
 
@@ -205,9 +220,9 @@ def summarize(rows: list[dict[str, Any]], labels: list[str]) -> tuple[str, dict[
     ok = {lab: [r for r in rows if r["label"] == lab and "result" in r] for lab in labels}
     stats: dict[str, Any] = {}
     lines = ["| config | runs | process wall s | process CPU s | import s | build s | compile s "
-             "| sim s | spikes (median) | rate Hz (mean ± SE) | foreign cores (max) "
+             "| sim s | sim CPU s | spikes (median) | rate Hz (mean ± SE) | foreign cores (max) "
              "| load (median) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for lab in labels:
         rs = ok[lab]
         res = [r["result"] for r in rs]
@@ -225,6 +240,7 @@ def summarize(rows: list[dict[str, Any]], labels: list[str]) -> tuple[str, dict[
                               for x in res]),
              "compile_s": _med([x.get("compile_s", math.nan) for x in res]),
              "sim_s": _med([x["sim_s"] for x in res]),
+             "sim_cpu_s": _med([sim_cpu_s(x) for x in res]),
              "n_spikes": _med([x["n_spikes"] for x in res]),
              "rate_mean_hz": mean, "rate_se_hz": se,
              "foreign_cores_max": max((r["foreign_cores"] for r in rs), default=math.nan),
@@ -233,12 +249,14 @@ def summarize(rows: list[dict[str, Any]], labels: list[str]) -> tuple[str, dict[
         lines.append(f"| {lab} | {s['runs']}" + (f" ({s['failed']} failed)" if s["failed"] else "")
                      + f" | {s['process_wall_s']:.2f} | {s['process_cpu_s']:.2f} "
                      f"| {s['import_s']:.2f} | {s['build_s']:.2f} | "
-                     f"{s['compile_s']:.2f} | {s['sim_s']:.3f} | {s['n_spikes']:.0f} | "
+                     f"{s['compile_s']:.2f} | {s['sim_s']:.3f} | {s['sim_cpu_s']:.3f} | "
+                     f"{s['n_spikes']:.0f} | "
                      f"{mean:.2f} ± {se:.2f} | {s['foreign_cores_max']:.2f} | "
                      f"{s['load1_median']:.2f} |")
-    lines += ["", "| spikereduce config | vs | sim-time ratio | whole-process ratio (wall) "
+    lines += ["", "| spikereduce config | vs | sim-time ratio (wall) | sim-time ratio (CPU) "
+              "| whole-process ratio (wall) "
               "| whole-process ratio (CPU) | rate difference Hz | z = diff / SE |",
-              "|---|---|---|---|---|---|---|"]
+              "|---|---|---|---|---|---|---|---|"]
     ratios = {}
     for lab in labels:
         if not lab.startswith("spikereduce") or not stats[lab]["runs"]:
@@ -250,11 +268,13 @@ def summarize(rows: list[dict[str, Any]], labels: list[str]) -> tuple[str, dict[
             diff = a["rate_mean_hz"] - b["rate_mean_hz"]
             z = diff / math.hypot(a["rate_se_hz"], b["rate_se_hz"])
             r = {"sim_ratio": a["sim_s"] / b["sim_s"],
+                 "sim_cpu_ratio": a["sim_cpu_s"] / b["sim_cpu_s"],
                  "process_ratio": a["process_wall_s"] / b["process_wall_s"],
                  "process_cpu_ratio": a["process_cpu_s"] / b["process_cpu_s"],
                  "rate_diff_hz": diff, "z": z}
             ratios[f"{lab}/{ref}"] = r
-            lines.append(f"| {lab} | {ref} | {r['sim_ratio']:.3f} | {r['process_ratio']:.3f} | "
+            lines.append(f"| {lab} | {ref} | {r['sim_ratio']:.3f} | {r['sim_cpu_ratio']:.3f} | "
+                         f"{r['process_ratio']:.3f} | "
                          f"{r['process_cpu_ratio']:.3f} | {diff:+.3f} | {z:+.1f} |")
     return "\n".join(lines), {"configs": stats, "ratios": ratios}
 
@@ -278,7 +298,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--numba-threads", type=int, default=1)
     ap.add_argument("--limit", type=float, default=600.0, help="time limit per process, s")
     ap.add_argument("--out", type=Path, default=None, help="also write rows + summary as JSON")
+    ap.add_argument("--summarize", type=Path, default=None, metavar="JSON",
+                    help="print the tables of an earlier --out file instead of running")
     args = ap.parse_args(argv)
+    if args.summarize:
+        saved = json.loads(args.summarize.read_text())
+        labels = list(dict.fromkeys(r["label"] for r in saved["rows"]))
+        print(f"{saved['date']}: {saved['args']}\n")
+        print(summarize(saved["rows"], labels)[0])
+        return 0
 
     labels = [c.strip() for c in args.configs.split(",") if c.strip()]
     unknown = [c for c in labels if c not in CONFIGS]

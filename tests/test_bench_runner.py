@@ -137,10 +137,13 @@ def test_anchor_summary_ratios_and_rate_agreement():
     spec.loader.exec_module(anchors)
 
     def row(label, wall, sim, rate):
+        # Brian2 standalone without OpenMP reports CPU time as sim_s; spikereduce reports both.
+        who = {"sim": "brian2", "device": "cpp_standalone", "threads": 0} \
+            if label == "brian2" else {"sim": "spikereduce", "call_cpu_s": sim / 2}
         return {"label": label, "process_wall_s": wall, "cpu_s": wall / 2, "foreign_cores": 0.1,
                 "load1_before": 1.0,
                 "result": {"sim_s": sim, "rate_hz": rate, "n_spikes": rate * 2000,
-                           "import_s": 0.1, "compile_s": 0.0, "build_s": 0.2}}
+                           "import_s": 0.1, "compile_s": 0.0, "build_s": 0.2, **who}}
 
     rows = [row("brian2", 5.0, 0.30, 14.5), row("brian2", 6.0, 0.34, 14.7),
             row("spikereduce", 1.0, 0.06, 14.6), row("spikereduce", 2.0, 0.10, 14.8),
@@ -155,4 +158,5 @@ def test_anchor_summary_ratios_and_rate_agreement():
     assert r["rate_diff_hz"] == pytest.approx(0.1)
     assert r["z"] == pytest.approx(0.1 / (0.1 * 2 ** 0.5))
     assert r["process_cpu_ratio"] == pytest.approx(1.5 / 5.5)
-    assert "| spikereduce | brian2 | 0.250 | 0.273 | 0.273 | +0.100 | +0.7 |" in table
+    assert r["sim_cpu_ratio"] == pytest.approx(0.04 / 0.32)
+    assert "| spikereduce | brian2 | 0.250 | 0.125 | 0.273 | 0.273 | +0.100 | +0.7 |" in table
