@@ -54,7 +54,7 @@ def test_demo_writes_files(tmp_path):
     rows = registry.demo_entries()
     demo = next(d for d in rows if d.family == "markov")
     summary = demo.run(tmp_path)
-    assert (tmp_path / "markov_raster.png").exists()
+    assert (tmp_path / "markov_raster.png").exists() and (tmp_path / "markov_h_space.png").exists()
     assert load(tmp_path / "markov_dsode.nc").attrs["model"] == "dsode"
     assert any("period-2 / period-2" == r.value for r in summary)
     assert all(np.isfinite(float(v)) for r in summary[:1] for v in r.value.split(" / "))

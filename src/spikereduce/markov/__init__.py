@@ -9,7 +9,15 @@ from .dsode import simulate_dsode
 from .kernel import transition
 from .moments import integrate_moments, steady_moments
 from .network import fixed_connectivity, simulate_network
-from .observables import BEAT_EDGES, MFEPeaks, firing_rates, mfe_peaks, ssi, summary
+from .observables import (
+    BEAT_EDGES,
+    MFEPeaks,
+    firing_rates,
+    mfe_peaks,
+    ssi,
+    summary,
+    voltage_histogram,
+)
 from .params import SYNAPSES, MarkovParams
 
 __all__ = [
@@ -28,4 +36,5 @@ __all__ = [
     "steady_moments",
     "summary",
     "transition",
+    "voltage_histogram",
 ]

@@ -18,7 +18,13 @@ from ..plot import save_png
 from ..registry import SummaryRow, register_compare, register_demo, register_run
 from .bifurcation import bifurcation
 from .dsode import simulate_dsode
-from .figures import bifurcation_figure, raster_rates_figure, rates_figure, run_figure
+from .figures import (
+    bifurcation_figure,
+    h_space_figure,
+    raster_rates_figure,
+    rates_figure,
+    run_figure,
+)
 from .network import simulate_network
 from .observables import mfe_peaks, summary, with_summary
 from .params import MarkovParams
@@ -68,6 +74,7 @@ def demo(folder: Path) -> list[SummaryRow]:
     save(snn, folder / "markov_snn.nc")
     save(dso, folder / "markov_dsode.nc")
     save_png(raster_rates_figure(snn, dso, t_window=(400, 600)), folder / "markov_raster.png")
+    save_png(h_space_figure({"SNN": snn, "dsODE": dso}), folder / "markov_h_space.png")
     s, d = summary(snn), summary(dso)
     ps, pd = mfe_peaks(snn), mfe_peaks(dso)
     return [

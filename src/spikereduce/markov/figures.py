@@ -103,3 +103,39 @@ def bifurcation_figure(bif: xr.Dataset) -> Figure:
     ax.set_ylabel("rate (Hz)")
     ax.legend(fontsize="small", ncol=2)
     return fig
+
+
+def h_space_figure(datasets: dict[str, xr.Dataset], *, t_start: float = 200.0) -> Figure:
+    """Attractor geometry: trajectories in (H̄_EE, H̄_EI) and (H̄_IE, H̄_II) for several results.
+
+    Networks use neuron-averaged pending spikes, the dsODE its moments (spec §2.5).
+    """
+    fig, axes = new_figure(1, 2, figsize=(9.0, 3.8))
+    for k, (label, ds) in enumerate(datasets.items()):
+        w = ds.sel(time=slice(t_start, None))
+        axes[0].plot(w.H_EE, w.H_EI, lw=0.6, color=f"C{k}", label=label, alpha=0.8)
+        axes[1].plot(w.H_IE, w.H_II, lw=0.6, color=f"C{k}", label=label, alpha=0.8)
+    axes[0].set_xlabel("H̄_EE (pending E spikes per E neuron)")
+    axes[0].set_ylabel("H̄_EI")
+    axes[1].set_xlabel("H̄_IE (pending E spikes per I neuron)")
+    axes[1].set_ylabel("H̄_II")
+    axes[0].legend(fontsize="small")
+    return fig
+
+
+def voltage_histogram_figure(datasets: dict[str, xr.Dataset], *, t_start: float = 200.0
+                             ) -> Figure:
+    """Time-averaged voltage histograms on the dsODE bins (fraction of population per bin)."""
+    from .observables import voltage_histogram
+
+    fig, axes = new_figure(1, 2, figsize=(9.0, 3.2), sharey=True)
+    for k, (label, ds) in enumerate(datasets.items()):
+        h_e, h_i = voltage_histogram(ds, t_start)
+        centers = ds.v_bin.values
+        axes[0].step(centers, h_e, where="mid", color=f"C{k}", label=label)
+        axes[1].step(centers, h_i, where="mid", color=f"C{k}", label=label)
+    for ax, pop in zip(axes, ("E", "I"), strict=True):
+        ax.set_xlabel(f"v ({pop} neurons, M = 100)")
+    axes[0].set_ylabel("fraction per bin")
+    axes[0].legend(fontsize="small")
+    return fig

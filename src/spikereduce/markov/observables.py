@@ -187,3 +187,17 @@ def spikes_per_cycle(ds: xr.Dataset, peaks: MFEPeaks) -> dict[str, tuple[float, 
         out[pop] = (float(per[big].mean()) if big.any() else 0.0,
                     float(per[~big].mean()) if (~big).any() else 0.0)
     return out
+
+
+def voltage_histogram(ds: xr.Dataset, t_start: float = 200.0) -> tuple[np.ndarray, np.ndarray]:
+    """Time-averaged fraction of each population per dsODE voltage bin, refractory excluded.
+
+    Returns (p_E, p_I), each summing to the mean non-refractory fraction n_m^Q / N_Q over
+    t > t_start; the same read-out for networks (binned voltages) and the dsODE (n_m).
+    """
+    _, n_e, n_i = _check_ds(ds)
+    if "vhist_E" not in ds:
+        raise ParameterError("ds", "no vhist_E", "a markov result with voltage histograms")
+    sel = _window(ds, t_start)
+    return (ds["vhist_E"].values[sel].mean(axis=0) / n_e,
+            ds["vhist_I"].values[sel].mean(axis=0) / n_i)
