@@ -115,8 +115,8 @@ def main() -> None:
     registry.register_run("bench", "cpu_toy", description="CPU-bound toy")(cpu_toy)
     folder = Path(tempfile.mkdtemp(prefix="spikereduce-bench-sweep-"))
     try:
-        # ~1.3 s of CPU per point on an idle core of the development machine.
-        toy = RunConfig("bench", "cpu_toy", params={"r": 3.7}, options={"steps": 10_000_000},
+        # ~1.2 s of CPU per point on an idle core of the development machine.
+        toy = RunConfig("bench", "cpu_toy", params={"r": 3.7}, options={"steps": 20_000_000},
                         seed=1)
         log("plain 2-process pool on the same work (reference) ...")
         raw = _raw_pool_speedup(toy, n)
