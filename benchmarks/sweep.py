@@ -4,11 +4,13 @@ Each point does >= 1 s of CPU work so that task overhead is amortised: a CPU-bou
 (always), and the markov SNN at a long t_max when the markov family is registered. Clusters are
 started and warmed up (numba cache loaded in each worker) before timing; start-up is reported
 separately. Usage: python benchmarks/sweep.py [--points 16] [--toy-only]
+(BENCH_QUICK=1, as set by ``benchmarks/run.py --quick``: the toy only.)
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -122,7 +124,9 @@ def main() -> None:
         raw = _raw_pool_speedup(toy, n)
         log(f"plain process pool: {raw:.2f}x")
         bench("cpu toy", toy, [f"r=3.5:3.9:{n}"], ["r=3.6,3.7"], folder, raw)
-        if not args.toy_only and ("markov", "snn") in registry._REGISTRY.runs:
+        quick = os.environ.get("BENCH_QUICK") == "1"
+        if not (args.toy_only or quick) and ("markov", "snn") in {
+                (e.family, e.model) for e in registry.run_entries()}:
             # The markov SNN at N = 400 for 4000 ms: ~1 s per point at <= 0.3 s per 1000 ms.
             snn = RunConfig("markov", "snn", params={}, options={"t_max": 4000.0}, seed=1)
             bench("markov snn", snn, [f"p_ei=0.5:1.0:{n}"], ["p_ei=0.6,0.7"], folder)
