@@ -31,6 +31,7 @@ NOT_BENCHMARKS = {"_common.py", "run.py", "anchors.py"}
 FIRST_CALL_KEYS = ("first_s", "first_call_s", "compile_s")
 # `make bench` must finish in 15 min on 2 cores: the whole run gets 14 min by default.
 DEFAULT_BUDGET_S = 840.0
+RATIO_UNITS = ("", "x", "1", "ratio")
 DEFAULT_TIMEOUT_S = 300.0
 STDERR_TAIL = 2000
 
@@ -223,7 +224,9 @@ def table_rows(records: Sequence[dict[str, Any]]) -> list[list[str]]:
         for row in rec["rows"]:
             target = row.get("target")
             ref = row.get("reference")
-            ref_text = _fmt(ref, row.get("reference_unit", row.get("unit", "")))
+            # A ratio row ("x") names its reference's unit in reference_name, if anywhere.
+            unit = row.get("unit", "")
+            ref_text = _fmt(ref, row.get("reference_unit", "" if unit in RATIO_UNITS else unit))
             if row.get("reference_name"):
                 ref_text = f"{ref_text} ({row['reference_name']})" if ref is not None \
                     else row["reference_name"]

@@ -32,6 +32,8 @@ GOOD = """
     emit("good", "fast kernel", 0.5, "s", target=1.0, reference=2.0, reference_name="numpy",
          ratio=0.25, first_s=1.75, compile_s=1e-5)  # the whole first call wins
     emit("good", "throughput", 10.0, "steps/s", target=100.0, op=">=")
+    emit("good", "speed-up", 4.0, "x", target=10.0, op=">=", reference=2.0,
+         reference_name="numpy loop s")
     emit("good", "quick flag", 1.0 if quick else 0.0, "")
 """
 CRASH = """
@@ -93,7 +95,7 @@ def test_full_run_writes_table_and_reports_failures(bench_dir, tmp_path, capsys)
     assert rows["throughput"]["passed"] is False
     assert rows["quick flag"]["value"] == 1.0  # --quick reached the script as BENCH_QUICK=1
     assert rows["before the crash"]["script"] == "crash.py"  # rows before a crash are kept
-    assert report["counts"] == {"pass": 2, "miss": 1, "no_target": 1, "scripts_failed": 3}
+    assert report["counts"] == {"pass": 2, "miss": 2, "no_target": 1, "scripts_failed": 3}
     assert report["machine"]["cores"] >= 1 and report["machine"]["numba"]
 
     md = (out / "results.md").read_text()
@@ -101,6 +103,7 @@ def test_full_run_writes_table_and_reports_failures(bench_dir, tmp_path, capsys)
     lines = {line.split(" | ")[1]: line for line in md.splitlines() if line.startswith("| ")}
     assert "| 0.5 | s | <= 1 | pass | 2 s (numpy) | 0.25 | 1.75 s |" in lines["fast kernel"]
     assert "| 10 | steps/s | >= 100 | MISS |" in lines["throughput"]
+    assert "| 4 | x | >= 10 | MISS | 2 (numpy loop s) |" in lines["speed-up"]  # not "2 x"
     assert "| 0.2 s |" in lines["before the crash"]  # compile_s shown as the first-call time
     assert "CRASHED (exit 1)" in lines["(crash.py)"]
     assert "TIMEOUT after 3 s" in lines["(slow.py)"]
