@@ -370,6 +370,11 @@ def test_foreign_and_corrupt_stores_are_refused(tmp_path, cluster):
     with pytest.raises(ConfigError, match="not a spikereduce sweep store"):
         run_sweep(_cfg(), GRID, other, client=client)
     assert (other / "data.txt").read_text() == "mine"
+    # What a creation killed before its manifest leaves is not foreign: the sweep starts.
+    skeleton = tmp_path / "skeleton.zarr"
+    (skeleton / "points").mkdir(parents=True)
+    (skeleton / ".zgroup").write_text("{}")
+    assert run_sweep(_cfg(), ["a=0,1"], skeleton, client=client).computed == 2
     # An edited manifest.
     edited = tmp_path / "edited.zarr"
     shutil.copytree(store, edited)

@@ -277,7 +277,7 @@ class SweepStore:
         wanted = plan.manifest()
         if self.path.exists() and not self.path.is_dir():
             raise ConfigError(f"--store {self.path} exists and is not a folder")
-        if self.path.is_dir() and any(self.path.iterdir()):
+        if self.path.is_dir() and not self._is_skeleton():
             have = self.read_manifest()
             if have["fingerprint"] != wanted["fingerprint"]:
                 raise ConfigError(f"{self.path} holds a different sweep ({_describe(have)}), "
@@ -292,6 +292,15 @@ class SweepStore:
         # The manifest goes last of the three: a store with a manifest is complete as a container.
         atomic_write_bytes(self.path / MANIFEST, json.dumps(stamped, indent=1).encode())
         return stamped
+
+    def _is_skeleton(self) -> bool:
+        """Empty, or only what a creation killed before its manifest leaves behind."""
+        def ours(folder: Path, allowed: set[str]) -> bool:
+            return all(p.name in allowed or (p.name.startswith(".") and p.name.endswith(".tmp"))
+                       for p in folder.iterdir())
+
+        return ours(self.path, {".zgroup", POINTS}) and (
+            not self.points.is_dir() or ours(self.points, {".zgroup"}))
 
     def scan(self, manifest: Mapping[str, Any], *, clean: bool = False) -> set[int]:
         """Indices of finished points; ``clean=True`` (the sweep's owner only) removes
