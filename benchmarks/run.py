@@ -162,6 +162,11 @@ def run_script(script: Path, *, timeout_s: float, quick: bool,
         _kill_group(proc)
         stdout, stderr = proc.communicate()
         timed_out = True
+    except BaseException:
+        # Ctrl-C reaches only the runner (the script has its own session): take the script along.
+        _kill_group(proc)
+        proc.wait()
+        raise
     wall = time.perf_counter() - t0
     own_cpu = _children_cpu_s() - own0
     jiffies1 = _busy_jiffies()
