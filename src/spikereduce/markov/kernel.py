@@ -32,39 +32,44 @@ def _cdf_shortfall(x, a, b, mu, sigma):
 
 
 @njit(cache=True)
+def _antiderivatives(y, sigma, inv_s):
+    """(Φ, A0, B) at y for Z ~ N(0, σ²): Φ = P(Z ≤ y), A0(y) = yΦ + σ²·pdf = E[(y − Z)⁺] and
+    B(y) = ((y² + σ²)/2)Φ + (σ²y/2)·pdf, its antiderivative; exact limits beyond ±_CUT·σ, where
+    the normal tail is below the reference tolerance (saves the erfc/exp pair there).
+    """
+    cut = _CUT * sigma
+    if y >= cut:
+        return 1.0, y, 0.5 * (y * y + sigma * sigma)
+    if y <= -cut:
+        return 0.0, 0.0, 0.0
+    t = y * inv_s
+    big_phi = 0.5 * math.erfc(-t * _INV_SQRT2)
+    dens = sigma * _INV_SQRT2PI * math.exp(-0.5 * t * t)
+    a0 = y * big_phi + dens
+    return big_phi, a0, 0.5 * ((y * y + sigma * sigma) * big_phi + y * dens)
+
+
+@njit(cache=True)
 def _cdf_shortfall_fast(x, lo, hi, sigma, inv_s, inv_w, point):
     """(F(x), D(x)) for X uniform on [lo, hi] plus N(0, sigma²); reciprocals precomputed.
 
-    A0(y) = yΦ + σφ is the antiderivative of Φ(y/σ), B(y) = ((y²+σ²)/2)Φ + (σy/2)φ that of A0;
-    F = [A0(x−lo) − A0(x−hi)]/w and D = [B(x−lo) − B(x−hi)]/w.
+    F = [A0(x−lo) − A0(x−hi)]/w and D = [B(x−lo) − B(x−hi)]/w (see :func:`_antiderivatives`);
+    a width below _POINT·σ is treated as a point mass at the centre.
     """
     if x <= lo - _CUT * sigma:
         return 0.0, 0.0
     if x >= hi + _CUT * sigma:
         return 1.0, x - 0.5 * (lo + hi)
-    c = _INV_SQRT2 * inv_s
     if point:
-        y = x - 0.5 * (lo + hi)
-        t = y * inv_s
-        big_phi = 0.5 * math.erfc(-y * c)
-        small_phi = _INV_SQRT2PI * math.exp(-0.5 * t * t)
-        return big_phi, y * big_phi + sigma * small_phi
-    ya = x - lo
-    yb = x - hi
-    ta = ya * inv_s
-    tb = yb * inv_s
-    pa = 0.5 * math.erfc(-ya * c)
-    pb = 0.5 * math.erfc(-yb * c)
-    da = sigma * _INV_SQRT2PI * math.exp(-0.5 * ta * ta)
-    db = sigma * _INV_SQRT2PI * math.exp(-0.5 * tb * tb)
-    s2 = sigma * sigma
-    f = (ya * pa + da - yb * pb - db) * inv_w
+        big_phi, a0, _ = _antiderivatives(x - 0.5 * (lo + hi), sigma, inv_s)
+        return big_phi, a0
+    _, a0a, ba = _antiderivatives(x - lo, sigma, inv_s)
+    _, a0b, bb = _antiderivatives(x - hi, sigma, inv_s)
+    f = (a0a - a0b) * inv_w
     if f < 0.0:
         f = 0.0
     elif f > 1.0:
         f = 1.0
-    ba = 0.5 * ((ya * ya + s2) * pa + ya * da)
-    bb = 0.5 * ((yb * yb + s2) * pb + yb * db)
     return f, (ba - bb) * inv_w
 
 
