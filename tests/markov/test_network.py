@@ -183,3 +183,30 @@ def test_chunked_run_equals_one_chunk_run():
     assert np.array_equal(ds.rate_E.values, spikes[:, 0] / 0.1)
     assert np.array_equal(ds.H_EI.values, hbar[:, 1])
     assert np.array_equal(ds.spike_neuron.values, sp_id[:k])
+
+
+@pytest.mark.numba
+def test_inversion_samplers_match_their_distributions():
+    from scipy import stats
+
+    from spikereduce.markov._rng import seed_state
+    from spikereduce.markov.network import _binomial_cdf, _draw_binomial, _draw_poisson
+
+    rng = seed_state(11)
+    cdf = np.zeros((1, 41))
+    assert _binomial_cdf(40, 0.8, cdf, 0)
+    draws = np.array([_draw_binomial(rng, 40, 0.8, cdf, 0, True) for _ in range(20000)])
+    # mean 32, sd 2.53: s.e. of the mean 0.018 -> 0.08 is a >4σ band
+    assert draws.mean() == pytest.approx(32.0, abs=0.08)
+    assert draws.var() == pytest.approx(6.4, rel=0.05)
+    _binomial_cdf(5, 1.0, cdf, 0)
+    assert _draw_binomial(rng, 5, 1.0, cdf, 0, True) == 5
+    _binomial_cdf(5, 0.0, cdf, 0)
+    assert _draw_binomial(rng, 5, 0.0, cdf, 0, True) == 0
+    lam_unit = 0.1 / 1.4
+    table = np.exp(-np.arange(4096) * lam_unit)[None, :]
+    pois = np.array([_draw_poisson(rng, 20, table, 0, lam_unit) for _ in range(20000)])
+    lam = 20 * lam_unit
+    counts = np.bincount(pois, minlength=8)[:8]
+    expected = 20000 * stats.poisson.pmf(np.arange(8), lam)
+    assert stats.chisquare(counts, expected * counts.sum() / expected.sum()).pvalue > 1e-4

@@ -53,9 +53,9 @@ def _draw_binomial(rng, count, p, cdf, k, ok):
     u = uniform(rng)
     lo = 0
     hi = count
-    while lo < hi:  # smallest k with cdf[k] >= u
+    while lo < hi:  # smallest j with cdf[j] > u (u in [0, 1), so p = 1 gives count)
         mid = (lo + hi) // 2
-        if cdf[k, mid] < u:
+        if cdf[k, mid] <= u:
             lo = mid + 1
         else:
             hi = mid
