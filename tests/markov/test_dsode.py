@@ -96,3 +96,15 @@ def test_dsode_validation():
         simulate_dsode(MarkovParams(), 10.0, dt=0.5)
     with pytest.raises(ParameterError, match="params"):
         simulate_dsode({"p_ei": 0.8}, 10.0)
+
+
+@pytest.mark.validation
+def test_dsode_code_period_two_is_stable_to_3000_ms():
+    ds = simulate_dsode(MarkovParams(), 3000.0)
+    per_second = ds.rate_E.values.reshape(3, 10000).mean(axis=1) * 1000 / 300
+    # §3.2A: E 43.5–44.4 Hz per 1 s window (0.1 Hz slack for the windows' phase)
+    assert np.all((per_second > 43.4) & (per_second < 44.5))
+    peaks = mfe_peaks(ds)
+    assert peaks.pattern == "period-2"
+    late = peaks.heights[peaks.times > 2500]
+    assert np.all(np.abs(late[late > 100] - 157) < 2) and np.all(np.abs(late[late < 100] - 39) < 2)
