@@ -118,7 +118,7 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="spikereduce-bench-sweep-"))
     try:
         # ~1.2 s of CPU per point on an idle core of the development machine.
-        toy = RunConfig("bench", "cpu_toy", params={"r": 3.7}, options={"steps": 20_000_000},
+        toy = RunConfig("bench", "cpu_toy", params={"r": 3.7}, options={"steps": 30_000_000},
                         seed=1)
         log("plain 2-process pool on the same work (reference) ...")
         raw = _raw_pool_speedup(toy, n)
@@ -127,8 +127,8 @@ def main() -> None:
         quick = os.environ.get("BENCH_QUICK") == "1"
         if not (args.toy_only or quick) and ("markov", "snn") in {
                 (e.family, e.model) for e in registry.run_entries()}:
-            # The markov SNN at N = 400 for 4000 ms: ~1 s per point at <= 0.3 s per 1000 ms.
-            snn = RunConfig("markov", "snn", params={}, options={"t_max": 4000.0}, seed=1)
+            # The markov SNN at N = 400 for 5000 ms: ~1.2 s per point on an idle core.
+            snn = RunConfig("markov", "snn", params={}, options={"t_max": 5000.0}, seed=1)
             bench("markov snn", snn, [f"p_ei=0.5:1.0:{n}"], ["p_ei=0.6,0.7"], folder)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
