@@ -11,14 +11,15 @@ from typing import Any
 
 import numpy as np
 from numba import njit
+from scipy.special import ndtr
 
 from ..errors import ParameterError
 from ..params import check_positive, check_real
 
 _INV_SQRT2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _INV_SQRT2 = 1.0 / math.sqrt(2.0)
-# Beyond this many σ the normal tail (< 1.3e-12) is below the reference 1e-10 tolerance.
-_CUT = 7.0
+# Beyond this many σ the normal tail (Φ(−6.5) = 4e-11) is below the reference 1e-10 tolerance.
+_CUT = 6.5
 # Below this width (relative to σ) the uniform is treated as a point mass: the closed form's
 # differences of O(y²) terms would lose more digits than the O(width²) the point mass costs.
 _POINT = 1e-3
@@ -29,6 +30,39 @@ def _cdf_shortfall(x, a, b, mu, sigma):
     """(F(x), D(x)) for X = Unif[a, b] + N(mu, sigma²)."""
     w = b - a
     return _cdf_shortfall_fast(x, a + mu, b + mu, sigma, 1.0 / sigma, 1.0 / w, w < _POINT * sigma)
+
+
+# Quintic Hermite table of Φ on [−_CUT, _CUT] (values, Φ' = pdf, Φ'' = −t·pdf at the nodes):
+# interpolation error ≤ max|Φ⁽⁶⁾|·h⁶/(2⁶·6!) ≈ 1.4e-12 at h = 0.05, far below the 1e-10
+# tolerance of the transport, and about 3x cheaper than erfc in the kernel's inner loop.
+_H = 0.05
+_INV_H = 20.0
+_NODES = np.linspace(-_CUT, _CUT, int(round(2 * _CUT / _H)) + 1)
+_TAB_F = ndtr(_NODES)
+_TAB_D = _H * np.exp(-0.5 * _NODES ** 2) / math.sqrt(2.0 * math.pi)
+_TAB_E = _H * _H * (-_NODES) * np.exp(-0.5 * _NODES ** 2) / math.sqrt(2.0 * math.pi)
+
+
+@njit(cache=True)
+def _normal_cdf(t):
+    """Φ(t) by quintic Hermite interpolation for |t| < _CUT (exact erfc outside)."""
+    x = (t + _CUT) * _INV_H
+    j = int(x)
+    if j < 0 or j >= _NODES.size - 1:
+        return 0.5 * math.erfc(-t * _INV_SQRT2)
+    u = x - j
+    u2 = u * u
+    u3 = u2 * u
+    u4 = u3 * u
+    u5 = u4 * u
+    h1 = 10.0 * u3 - 15.0 * u4 + 6.0 * u5
+    h0 = 1.0 - h1
+    g0 = u - 6.0 * u3 + 8.0 * u4 - 3.0 * u5
+    g1 = -4.0 * u3 + 7.0 * u4 - 3.0 * u5
+    k0 = 0.5 * u2 - 1.5 * u3 + 1.5 * u4 - 0.5 * u5
+    k1 = 0.5 * u3 - u4 + 0.5 * u5
+    return (_TAB_F[j] * h0 + _TAB_F[j + 1] * h1 + _TAB_D[j] * g0 + _TAB_D[j + 1] * g1
+            + _TAB_E[j] * k0 + _TAB_E[j + 1] * k1)
 
 
 @njit(cache=True)
@@ -43,8 +77,9 @@ def _antiderivatives(y, sigma, inv_s):
     if y <= -cut:
         return 0.0, 0.0, 0.0
     t = y * inv_s
-    big_phi = 0.5 * math.erfc(-t * _INV_SQRT2)
-    dens = sigma * _INV_SQRT2PI * math.exp(-0.5 * t * t)
+    dens1 = _INV_SQRT2PI * math.exp(-0.5 * t * t)
+    big_phi = _normal_cdf(t)
+    dens = sigma * dens1
     a0 = y * big_phi + dens
     return big_phi, a0, 0.5 * ((y * y + sigma * sigma) * big_phi + y * dens)
 
