@@ -82,6 +82,31 @@ def _draw_poisson(rng, h, decay_pow, k, lam_unit):
 
 
 @njit(cache=True)
+def _exits_and_histogram(rng, step, n_e, v, ref, p_exit, e0, inv_bin, vhist):
+    """Refractory exits with probability p_exit per step, then the voltage histogram of the
+    non-refractory neurons on the dsODE bins; returns the refractory counts (E, I) that remain.
+    Shared by the SNN and the SDE network.
+    """
+    nb = vhist.shape[2]
+    r_e = 0
+    r_i = 0
+    for i in range(v.size):
+        if ref[i]:
+            if p_exit >= 1.0 or uniform(rng) < p_exit:
+                ref[i] = False
+            elif i < n_e:
+                r_e += 1
+            else:
+                r_i += 1
+        else:
+            pop = 0 if i < n_e else 1
+            b = int(math.ceil((v[i] - e0) * inv_bin)) - 1
+            if 0 <= b < nb:
+                vhist[step, pop, b] += 1
+    return r_e, r_i
+
+
+@njit(cache=True)
 def _snn_chunk(s0, s1, seed, reseed, rng, spare, n_e, v, ref, h_e, h_i, conn, fixed, lam, M,
                Mr, tau_m, tau, p, s, tau_r, dt, poisson_ext, e0, v_bin, spikes, hbar, refr, vhist,
                sp_step, sp_id):
@@ -97,7 +122,6 @@ def _snn_chunk(s0, s1, seed, reseed, rng, spare, n_e, v, ref, h_e, h_i, conn, fi
     if reseed:
         np.random.seed(seed)
     n = v.size
-    nb = vhist.shape[2]
     p_exit = 1.0 - math.exp(-dt / tau_r) if tau_r > 0 else 1.0
     spiked = np.empty(n, np.int64)
     n_sp = 0
@@ -182,21 +206,7 @@ def _snn_chunk(s0, s1, seed, reseed, rng, spare, n_e, v, ref, h_e, h_i, conn, fi
             sum_h[ke] += h_e[i]
             sum_h[ki] += h_i[i]
         # 6: refractory exits (already possible in the step of the spike, as in the reference)
-        r_e = 0
-        r_i = 0
-        for i in range(n):
-            if ref[i]:
-                if p_exit >= 1.0 or uniform(rng) < p_exit:
-                    ref[i] = False
-                elif i < n_e:
-                    r_e += 1
-                else:
-                    r_i += 1
-            else:
-                pop = 0 if i < n_e else 1
-                b = int(math.ceil((v[i] - e0) * inv_bin)) - 1
-                if 0 <= b < nb:
-                    vhist[step, pop, b] += 1
+        r_e, r_i = _exits_and_histogram(rng, step, n_e, v, ref, p_exit, e0, inv_bin, vhist)
         spikes[step, 0] = count_e
         spikes[step, 1] = count_i
         n_i = n - n_e

@@ -17,8 +17,9 @@ from ..io import PhaseTimer
 from ..progress import chunk_bounds, progress_bar
 from ..seeding import streams
 from ._result import build_dataset
-from ._rng import normal, seed_state, uniform
+from ._rng import normal, seed_state
 from .moments import _moment_step
+from .network import _exits_and_histogram
 from .params import MarkovParams
 
 
@@ -31,7 +32,6 @@ def _sde_chunk(s0, s1, rng, spare, n_e, v, ref, hbar, sig, r_prev, lam, M, Mr, t
     currents of step n use H(n+1).
     """
     n = v.size
-    nb = vhist.shape[2]
     p_exit = 1.0 - math.exp(-dt / tau_r) if tau_r > 0 else 1.0
     inv_span = 1.0 / (M + Mr)
     if tau_m > 0:
@@ -68,21 +68,7 @@ def _sde_chunk(s0, s1, rng, spare, n_e, v, ref, hbar, sig, r_prev, lam, M, Mr, t
                 sp_step[n_sp] = step
                 sp_id[n_sp] = i
                 n_sp += 1
-        r_e = 0
-        r_i = 0
-        for i in range(n):
-            if ref[i]:
-                if p_exit >= 1.0 or uniform(rng) < p_exit:
-                    ref[i] = False
-                elif i < n_e:
-                    r_e += 1
-                else:
-                    r_i += 1
-            else:
-                pop = 0 if i < n_e else 1
-                b = int(math.ceil((v[i] - e0) / v_bin)) - 1
-                if 0 <= b < nb:
-                    vhist[step, pop, b] += 1
+        r_e, r_i = _exits_and_histogram(rng, step, n_e, v, ref, p_exit, e0, 1.0 / v_bin, vhist)
         r_prev[0] = count_e / dt
         r_prev[1] = count_i / dt
         spikes[step, 0] = count_e
