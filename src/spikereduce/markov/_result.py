@@ -40,3 +40,39 @@ def build_dataset(params: MarkovParams, *, model: str, dt: float, spikes: np.nda
     return make_dataset(data, coords, family="markov", model=model, params=params.to_dict(),
                         seed=seed, timings=timer, time_units="ms", dt=dt, n_E=params.n_e,
                         n_I=params.n_i, **attrs)
+
+
+class NetworkRecords:
+    """Per-step records of a network run (SNN or SDE), filled chunk by chunk by its kernel."""
+
+    def __init__(self, n_steps: int, n_bins: int, n_neurons: int):
+        self.n_neurons = n_neurons
+        self.spikes = np.zeros((n_steps, 2), dtype=np.int64)
+        self.hbar = np.zeros((n_steps, 4))
+        self.refractory = np.zeros((n_steps, 2), dtype=np.int64)
+        self.vhist = np.zeros((n_steps, 2, n_bins), dtype=np.int32)
+        self._steps: list[np.ndarray] = []
+        self._ids: list[np.ndarray] = []
+
+    def raster_buffers(self, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+        """Room for every neuron spiking in every step of the chunk [a, b)."""
+        cap = self.n_neurons * (b - a)
+        return np.empty(cap, dtype=np.int64), np.empty(cap, dtype=np.int32)
+
+    def keep(self, sp_step: np.ndarray, sp_id: np.ndarray, k: int) -> None:
+        self._steps.append(sp_step[:k].copy())
+        self._ids.append(sp_id[:k].copy())
+
+    def raster_vars(self, dt: float) -> dict[str, Any]:
+        """spike_time (ms, end of the step) and spike_neuron (ids < n_E are E) variables."""
+        steps = np.concatenate(self._steps) if self._steps else np.zeros(0, np.int64)
+        ids = np.concatenate(self._ids) if self._ids else np.zeros(0, np.int32)
+        return {"spike_time": ("spike", dt * (steps + 1), {"units": "ms"}),
+                "spike_neuron": ("spike", ids, {"long_name": "neuron id (< n_E: E)"})}
+
+    def dataset(self, params: MarkovParams, *, model: str, dt: float, timer: PhaseTimer,
+                seed: int, **attrs: Any) -> xr.Dataset:
+        return build_dataset(params, model=model, dt=dt, spikes=self.spikes, hbar=self.hbar,
+                             refractory=self.refractory, vhist=self.vhist, timer=timer,
+                             seed=seed, extra_vars=self.raster_vars(dt),
+                             n_steps=self.spikes.shape[0], **attrs)

@@ -17,7 +17,7 @@ from ..io import PhaseTimer
 from ..params import check_choice, check_positive, check_seed
 from ..progress import chunk_bounds, progress_bar
 from ..seeding import streams
-from ._result import build_dataset
+from ._result import NetworkRecords
 from ._rng import normal, seed_state, uniform
 from .params import MarkovParams, check_dt, check_params
 
@@ -277,37 +277,24 @@ def _simulate_snn(params: MarkovParams, t_max: float, *, seed: int, dt: float,
     ref = np.zeros(n, dtype=np.bool_)
     h_e = np.zeros(n, dtype=np.int64)
     h_i = np.zeros(n, dtype=np.int64)
-    spikes = np.zeros((n_steps, 2), dtype=np.int64)
-    hbar = np.zeros((n_steps, 4))
-    refr = np.zeros((n_steps, 2), dtype=np.int64)
-    vhist = np.zeros((n_steps, 2, params.n_bins), dtype=np.int32)
-    steps_all, ids_all = [], []
+    rec = NetworkRecords(n_steps, params.n_bins, n)
     rng = seed_state(st.kernel_seed)
     spare = np.zeros(2)  # cached second normal of the polar method, carried between chunks
     chunks = chunk_bounds(n_steps, 50)
     with progress_bar(t_max, "markov SNN", enabled=progress) as bar:
         for c, (a, b) in enumerate(chunks):
-            cap = n * (b - a)
-            sp_step = np.empty(cap, dtype=np.int64)
-            sp_id = np.empty(cap, dtype=np.int32)
+            sp_step, sp_id = rec.raster_buffers(a, b)
+            # the first chunk's time includes numba compilation (or the cache load); the phases
+            # are kept apart so users see the steady simulation speed
             with timer("compile" if c == 0 else "simulate"):
                 k = _snn_chunk(a, b, st.kernel_seed, c == 0, rng, spare, params.n_e, v, ref,
                                h_e, h_i, conn, fixed, params.lam, params.M, params.Mr, params.tau_m,
                                tau, p, s, params.tau_r, dt, external == "poisson",
-                               float(params.bin_edges[0]), params.v_bin, spikes, hbar, refr,
-                               vhist, sp_step, sp_id)
-            steps_all.append(sp_step[:k])
-            ids_all.append(sp_id[:k])
+                               float(params.bin_edges[0]), params.v_bin, rec.spikes, rec.hbar,
+                               rec.refractory, rec.vhist, sp_step, sp_id)
+            rec.keep(sp_step, sp_id, k)
             if not np.all(np.isfinite(v)):
                 raise NumericalError("non-finite membrane voltage in the SNN", time=b * dt)
             bar.update(b * dt)
-    # The first chunk's time includes numba compilation (or the cache load); keep the phases
-    # apart so users see the steady simulation speed.
-    sp_step = np.concatenate(steps_all)
-    sp_id = np.concatenate(ids_all)
-    extra = {"spike_time": ("spike", dt * (sp_step + 1), {"units": "ms"}),
-             "spike_neuron": ("spike", sp_id, {"long_name": "neuron id (< n_E: E)"})}
-    return build_dataset(params, model="snn", dt=dt, spikes=spikes, hbar=hbar,
-                         refractory=refr, vhist=vhist, timer=timer, seed=seed,
-                         extra_vars=extra, connectivity=connectivity, external=external,
-                         n_steps=n_steps)
+    return rec.dataset(params, model="snn", dt=dt, timer=timer, seed=seed,
+                       connectivity=connectivity, external=external)

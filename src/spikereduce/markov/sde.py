@@ -16,7 +16,7 @@ from ..errors import NumericalError
 from ..io import PhaseTimer
 from ..progress import chunk_bounds, progress_bar
 from ..seeding import streams
-from ._result import build_dataset
+from ._result import NetworkRecords
 from ._rng import normal, seed_state
 from .moments import _moment_step
 from .network import _exits_and_histogram
@@ -100,34 +100,21 @@ def _simulate_sde(params: MarkovParams, t_max: float, *, seed: int, dt: float, e
     hbar = np.zeros(4)
     sig = np.zeros(4)
     r_prev = np.zeros(2)
-    spikes = np.zeros((n_steps, 2), dtype=np.int64)
-    out_h = np.zeros((n_steps, 4))
-    refr = np.zeros((n_steps, 2), dtype=np.int64)
-    vhist = np.zeros((n_steps, 2, params.n_bins), dtype=np.int32)
-    steps_all, ids_all = [], []
+    rec = NetworkRecords(n_steps, params.n_bins, n)
     rng = seed_state(st.kernel_seed)
     spare = np.zeros(2)  # cached second normal of the polar method, carried between chunks
     with progress_bar(t_max, "markov SDE network", enabled=progress) as bar:
         for c, (a, b) in enumerate(chunk_bounds(n_steps, 50)):
-            cap = n * (b - a)
-            sp_step = np.empty(cap, dtype=np.int64)
-            sp_id = np.empty(cap, dtype=np.int32)
+            sp_step, sp_id = rec.raster_buffers(a, b)
             with timer("compile" if c == 0 else "simulate"):
                 k = _sde_chunk(a, b, rng, spare, params.n_e, v, ref, hbar, sig, r_prev,
                                params.lam, params.M, params.Mr, params.tau_m, tau, p, s,
                                params.tau_r, dt, float(params.bin_edges[0]), params.v_bin,
-                               spikes, out_h, refr, vhist, sp_step, sp_id)
-            steps_all.append(sp_step[:k])
-            ids_all.append(sp_id[:k])
+                               rec.spikes, rec.hbar, rec.refractory, rec.vhist, sp_step, sp_id)
+            rec.keep(sp_step, sp_id, k)
             if not np.all(np.isfinite(v)):
                 raise NumericalError("non-finite membrane voltage in the SDE network",
                                      time=b * dt)
             bar.update(b * dt)
-    sp_step = np.concatenate(steps_all)
-    sp_id = np.concatenate(ids_all)
-    extra = {"spike_time": ("spike", dt * (sp_step + 1), {"units": "ms"}),
-             "spike_neuron": ("spike", sp_id, {"long_name": "neuron id (< n_E: E)"})}
-    return build_dataset(params, model="sde", dt=dt, spikes=spikes, hbar=out_h,
-                         refractory=refr, vhist=vhist, timer=timer, seed=seed,
-                         extra_vars=extra, connectivity="annealed", external=external,
-                         n_steps=n_steps)
+    return rec.dataset(params, model="sde", dt=dt, timer=timer, seed=seed,
+                       connectivity="annealed", external=external)
