@@ -88,3 +88,16 @@ def test_argument_checks():
         check_choice("model", "ode", ("snn", "sde"))
     with pytest.raises(ParameterError, match="seed"):
         check_seed(-1)
+
+
+def test_errors_survive_pickling():
+    # Dask sends exceptions between processes by pickle; the message must come back whole.
+    import pickle
+
+    from spikereduce.errors import NumericalError
+
+    err = pickle.loads(pickle.dumps(ParameterError("dt", 0.5, "<= 0.1")))
+    assert (err.field, err.value, err.admissible) == ("dt", 0.5, "<= 0.1")
+    assert str(err) == "dt = 0.5 is invalid: must be <= 0.1"
+    num = pickle.loads(pickle.dumps(NumericalError("blow-up", time=3.4)))
+    assert num.time == 3.4 and str(num) == "blow-up (at t = 3.4)"

@@ -31,6 +31,15 @@ class ParameterError(SpikeReduceError, ValueError):
                 message += f": must be {admissible}"
         super().__init__(message)
 
+    def __reduce__(self):
+        # Rebuild from the parts, not from args: pickling (Dask, multiprocessing) keeps the text.
+        return (_rebuild_parameter_error, (self.field, self.value, self.admissible, str(self)))
+
+
+def _rebuild_parameter_error(field: str, value: Any, admissible: str | None,
+                             message: str) -> ParameterError:
+    return ParameterError(field, value, admissible, message=message)
+
 
 class ConfigError(SpikeReduceError, ValueError):
     """A configuration file is unreadable or malformed (not a parameter out of range)."""
@@ -44,4 +53,12 @@ class NumericalError(SpikeReduceError, RuntimeError):
 
     def __init__(self, message: str, *, time: float | None = None):
         self.time = time
+        self.reason = message
         super().__init__(message if time is None else f"{message} (at t = {time:g})")
+
+    def __reduce__(self):
+        return (type(self)._from_parts, (self.reason, self.time))
+
+    @classmethod
+    def _from_parts(cls, message: str, time: float | None) -> NumericalError:
+        return cls(message, time=time)
