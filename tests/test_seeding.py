@@ -8,7 +8,7 @@ from spikereduce.errors import ParameterError
 from spikereduce.seeding import rng, seed_sequence, streams
 
 
-@numba.njit(cache=True)
+@numba.njit  # no cache: test modules are not importable by name (importlib mode)
 def _draw(seed, n):
     np.random.seed(seed)
     out = np.empty(n)
