@@ -293,15 +293,17 @@ def render_markdown(report: dict[str, Any]) -> str:
         "## Scripts and the load while each ran",
         "",
         "`foreign cores`: CPU used by other processes during the script, in cores (from "
-        "/proc/stat); above about 0.25 on this 2-core machine the timings are contended.",
+        "/proc/stat); above about 0.25 on this 2-core machine the timings are contended. "
+        "Worker processes that a script starts but does not wait for count as foreign too.",
         "",
         "| script | status | wall s | CPU s | load before | load after | foreign cores |",
         "|---|---|---|---|---|---|---|",
     ]
     for rec in recs:
+        loads = [f"{rec[k]:.2f}" if rec.get(k) is not None else "—"
+                 for k in ("load1_before", "load1_after", "foreign_cores")]
         lines.append(f"| {rec['script']} | {rec['status']} | {_fmt(rec.get('wall_s'))} | "
-                     f"{_fmt(rec.get('cpu_s'))} | {_fmt(rec.get('load1_before'))} | "
-                     f"{_fmt(rec.get('load1_after'))} | {_fmt(rec.get('foreign_cores'))} |")
+                     f"{_fmt(rec.get('cpu_s'))} | {' | '.join(loads)} |")
     if report.get("only"):
         lines += ["", f"Subset run: `--only {','.join(report['only'])}`."]
     return "\n".join(lines) + "\n"
