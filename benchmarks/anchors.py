@@ -17,6 +17,7 @@ sqrt(2a) = sigma, so a = sigma^2 / 2 = 0.5 and current = I_ext.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -87,6 +88,10 @@ def worker(argv: list[str]) -> None:
     from spikereduce import nlif
 
     t_imported = time.perf_counter()
+    # Which kernel version ran: the sources can change between the runs of one comparison.
+    digest = hashlib.sha1()
+    for src in sorted(Path(nlif.__file__).parent.glob("*.py")):
+        digest.update(src.read_bytes())
     dt = DT_MS / TAU_MS
     t_max = args.simtime / TAU_MS
     params = nlif.NLIFParams(b=args.b, a=args.sigma ** 2 / 2.0, v_f=2.0, v_r=1.0,
@@ -116,6 +121,7 @@ def worker(argv: list[str]) -> None:
     attrs = ds.attrs
     sim_s = attrs.get("wall_time_simulate", t2 - t1)
     res = {"sim": "spikereduce", "net": "B_nnlif", "version": spikereduce.__version__,
+           "source_sha1": digest.hexdigest()[:12],
            "cascade": args.cascade, "bridge": args.bridge, "threads": 1, "N": args.N,
            "b": args.b, "I_ext": args.I_ext, "import_s": t_imported - T_START,
            "build_s": 0.0, "compile_s": t1 - t0, "call_s": t2 - t1, "call_cpu_s": c2 - c1,
@@ -245,6 +251,9 @@ def summarize(rows: list[dict[str, Any]], labels: list[str]) -> tuple[str, dict[
              "rate_mean_hz": mean, "rate_se_hz": se,
              "foreign_cores_max": max((r["foreign_cores"] for r in rs), default=math.nan),
              "load1_median": _med([r["load1_before"] for r in rs])}
+        versions = sorted({x["source_sha1"] for x in res if "source_sha1" in x})
+        if len(versions) > 1:
+            s["source_versions"] = versions
         stats[lab] = s
         lines.append(f"| {lab} | {s['runs']}" + (f" ({s['failed']} failed)" if s["failed"] else "")
                      + f" | {s['process_wall_s']:.2f} | {s['process_cpu_s']:.2f} "
@@ -276,6 +285,10 @@ def summarize(rows: list[dict[str, Any]], labels: list[str]) -> tuple[str, dict[
             lines.append(f"| {lab} | {ref} | {r['sim_ratio']:.3f} | {r['sim_cpu_ratio']:.3f} | "
                          f"{r['process_ratio']:.3f} | "
                          f"{r['process_cpu_ratio']:.3f} | {diff:+.3f} | {z:+.1f} |")
+    mixed = [lab for lab in labels if "source_versions" in stats[lab]]
+    if mixed:
+        lines += ["", f"WARNING: the spikereduce sources changed during the runs of {mixed} "
+                      "(several kernel versions were timed); repeat the comparison."]
     return "\n".join(lines), {"configs": stats, "ratios": ratios}
 
 
