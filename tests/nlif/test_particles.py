@@ -94,7 +94,7 @@ def test_threaded_blocks_give_bitwise_the_same_run():
     c1, p1 = one.advance(200)
     c2, p2 = two.advance(200)
     assert np.array_equal(c1, c2) and np.array_equal(p1, p2) and np.array_equal(one.v, two.v)
-    assert np.array_equal(one.spikes()[1], two.spikes()[1]) and one.state.shape == (3, 4)
+    assert np.array_equal(one.spikes()[1], two.spikes()[1]) and one.state.shape == (3, 2)
 
 
 def test_state_can_be_handed_on():

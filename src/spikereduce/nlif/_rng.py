@@ -1,9 +1,16 @@
-"""Explicit-state random numbers for the compiled particle kernel: xoshiro256** and a ziggurat.
+"""Explicit-state random numbers for the compiled particle kernel: SplitMix64 and a ziggurat.
 
-The generator state is a uint64[4] array owned by the caller, so a kernel can be stopped and
-resumed anywhere (state in, state out) and a chunked run is bitwise identical to a one-chunk run.
-numba's own np.random keeps hidden per-thread state and draws normals by the polar method, which
-costs 2-3x more per draw than this ziggurat; normals are most of the particle step's work.
+Each stream is a SplitMix64 Weyl sequence: its whole state is one uint64 position, and draw j
+after position p is mix64(p + j * GAMMA). Unlike xoshiro, consecutive draws do not wait for
+each other (no state-update dependency chain), so the CPU overlaps the draws of consecutive
+neurons. Kernels keep the states in caller-owned arrays, so they can stop and resume anywhere
+and a chunked run is bitwise identical to a one-chunk run.
+
+A block's state is two positions. The *main* stream gives exactly one ziggurat proposal per
+neuron and step; the *aux* stream, used in neuron order, finishes the ~1.2 % of proposals
+that fall outside the ziggurat's rectangles (tail and wedge tests, redraws) and gives the
+Brownian-bridge uniforms. Taking the redraw from another stream leaves the law exactly
+standard normal: a rejected proposal is replaced by an independent draw, as in the ziggurat.
 """
 
 from __future__ import annotations
@@ -15,6 +22,10 @@ from numba import njit
 
 _U64 = np.uint64
 _M64 = (1 << 64) - 1
+GAMMA = _U64(0x9E3779B97F4A7C15)  # the golden-ratio increment of SplitMix64
+_C1 = _U64(0xBF58476D1CE4E5B9)
+_C2 = _U64(0x94D049BB133111EB)
+_MASK52 = _U64(0x000FFFFFFFFFFFFF)
 # Marsaglia–Tsang ziggurat with 256 layers and 52-bit mantissas (the constants numpy uses).
 ZIG_R = 3.6541528853610088
 ZIG_INV_R = 1.0 / ZIG_R
@@ -44,120 +55,109 @@ def _ziggurat_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 ZIG_KI, ZIG_WI, ZIG_FI = _ziggurat_tables()
+STATE_WORDS = 2  # main and aux stream positions of a block
 
 
 def seed_states(seed: int, n_streams: int) -> np.ndarray:
-    """``n_streams`` xoshiro256** states (uint64[n_streams, 4]) from one integer seed.
+    """``n_streams`` block states (uint64[n_streams, 2]) from one integer seed.
 
-    The words are consecutive outputs of splitmix64 seeded with ``seed`` (the seeding that the
-    xoshiro authors recommend); the streams are statistically independent.
+    The positions are consecutive outputs of SplitMix64 seeded with ``seed``: random starting
+    points on the 2^64-periodic Weyl sequence. Two of a run's streams overlap only if their
+    starting points lie within the number of draws of each other: for 30 streams of 1e10 draws
+    each, probability < 1e-6.
     """
     x = int(seed) & _M64
     out = []
-    for _ in range(4 * int(n_streams)):
+    for _ in range(STATE_WORDS * int(n_streams)):
         x = (x + 0x9E3779B97F4A7C15) & _M64
         z = x
         z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
         z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
         out.append(z ^ (z >> 31))
-    states = np.array(out, dtype=np.uint64).reshape(int(n_streams), 4)
-    states[~states.any(axis=1), 0] = 1  # the all-zero state is the one fixed point of xoshiro
-    return states
+    return np.array(out, dtype=np.uint64).reshape(int(n_streams), STATE_WORDS)
 
 
 def seed_state(seed: int) -> np.ndarray:
-    """One xoshiro256** state (uint64[4]) from an integer seed."""
+    """One block state (uint64[2]) from an integer seed."""
     return seed_states(seed, 1)[0].copy()
 
 
 @njit(cache=True, inline="always")
-def _rotl(x, k):
-    return (x << _U64(k)) | (x >> _U64(64 - k))
+def mix64(z):
+    """SplitMix64's output function (a bijective 64-bit hash)."""
+    z = (z ^ (z >> _U64(30))) * _C1
+    z = (z ^ (z >> _U64(27))) * _C2
+    return z ^ (z >> _U64(31))
 
 
 @njit(cache=True, inline="always")
-def next_u64(s0, s1, s2, s3):
-    """One xoshiro256** output; returns (value, new state words)."""
-    result = _rotl(s1 * _U64(5), 7) * _U64(9)
-    t = s1 << _U64(17)
-    s2 ^= s0
-    s3 ^= s1
-    s1 ^= s2
-    s0 ^= s3
-    s2 ^= t
-    s3 = _rotl(s3, 45)
-    return result, s0, s1, s2, s3
+def propose(r, ki, wi):
+    """The ziggurat's fast path from 64 random bits: (x, rejected, idx, rabs)."""
+    idx = np.intp(r & _U64(0xFF))
+    rabs = np.int64((r >> _U64(9)) & _MASK52)
+    sign = 1.0 - 2.0 * np.float64(np.int64((r >> _U64(8)) & _U64(1)))
+    x = sign * (rabs * wi[idx])
+    return x, rabs >= ki[idx], idx, rabs
 
 
 @njit(cache=True, inline="always")
-def next_double(s0, s1, s2, s3):
-    """A uniform double in [0, 1) with 53 random bits."""
-    r, s0, s1, s2, s3 = next_u64(s0, s1, s2, s3)
+def to_double(r):
+    """A uniform double in [0, 1) from the top 53 bits of ``r``."""
     # via int64: numba's uint64 -> float conversion is ~20x slower (the value fits in 53 bits).
-    return np.int64(r >> _U64(11)) * (1.0 / 9007199254740992.0), s0, s1, s2, s3
+    return np.int64(r >> _U64(11)) * (1.0 / 9007199254740992.0)
+
+
+@njit(cache=True, inline="always")
+def aux_u64(st):
+    st[1] += GAMMA
+    return mix64(st[1])
+
+
+@njit(cache=True, inline="always")
+def aux_double(st):
+    """A uniform double in [0, 1) with 53 random bits from the aux stream of ``st``."""
+    return to_double(aux_u64(st))
 
 
 @njit(cache=True)
-def normal_slow(idx, rabs, x, state, fi):
-    # The 0.7 % of draws outside the rectangles: base-strip tail or wedge rejection test. The
-    # state goes through memory here so the fast path keeps its four words in registers.
-    s0, s1, s2, s3 = state[0], state[1], state[2], state[3]
-    ok = False
-    if idx == 0:
-        while True:
-            u1, s0, s1, s2, s3 = next_double(s0, s1, s2, s3)
-            u2, s0, s1, s2, s3 = next_double(s0, s1, s2, s3)
-            xx = -ZIG_INV_R * math.log1p(-u1)
-            yy = -math.log1p(-u2)
-            if yy + yy > xx * xx:
-                x = -(ZIG_R + xx) if (rabs >> 8) & 1 else ZIG_R + xx
-                ok = True
-                break
-    else:
-        u, s0, s1, s2, s3 = next_double(s0, s1, s2, s3)
-        ok = (fi[idx - 1] - fi[idx]) * u + fi[idx] < math.exp(-0.5 * x * x)
-    state[0], state[1], state[2], state[3] = s0, s1, s2, s3
-    return x, ok
+def finish_normal(idx, rabs, x, st, ki, wi, fi):
+    """A standard normal for a proposal rejected by the fast path, using the aux stream.
 
-
-@njit(cache=True, inline="always")
-def zig_fast(s0, s1, s2, s3, ki, wi):
-    """The ziggurat's fast path: (x, accepted, idx, rabs, state words).
-
-    Kernels inline the draw loop themselves (see :func:`fill_normal`): a compiled call per draw
-    that loops inside costs ~10x the draw, as LLVM then keeps the state in memory.
+    First the ziggurat's own test of the proposal (base-strip tail or wedge), then, if that
+    rejects it too, full ziggurat draws from the aux stream until one is accepted.
     """
-    r, s0, s1, s2, s3 = next_u64(s0, s1, s2, s3)
-    idx = np.intp(r & _U64(0xFF))
-    rabs = np.int64((r >> _U64(9)) & _U64(0x000FFFFFFFFFFFFF))
-    x = rabs * wi[idx]
-    if (r >> _U64(8)) & _U64(1):
-        x = -x
-    return x, rabs < ki[idx], idx, rabs, s0, s1, s2, s3
+    while True:
+        if idx == 0:
+            while True:
+                xx = -ZIG_INV_R * math.log1p(-aux_double(st))
+                yy = -math.log1p(-aux_double(st))
+                if yy + yy > xx * xx:
+                    return -(ZIG_R + xx) if (rabs >> 8) & 1 else ZIG_R + xx
+        elif (fi[idx - 1] - fi[idx]) * aux_double(st) + fi[idx] < math.exp(-0.5 * x * x):
+            return x
+        x, rej, idx, rabs = propose(aux_u64(st), ki, wi)
+        if not rej:
+            return x
 
 
 @njit(cache=True)
 def fill_normal(out, state, ki, wi, fi):
-    """Fill ``out`` with standard normals, advancing ``state`` in place (used by tests)."""
-    s0, s1, s2, s3 = state[0], state[1], state[2], state[3]
-    for i in range(out.size):
-        while True:  # the draw loop every kernel repeats inline
-            x, ok, idx, rabs, s0, s1, s2, s3 = zig_fast(s0, s1, s2, s3, ki, wi)
-            if ok:
-                break
-            state[0], state[1], state[2], state[3] = s0, s1, s2, s3
-            x, ok = normal_slow(idx, rabs, x, state, fi)
-            s0, s1, s2, s3 = state[0], state[1], state[2], state[3]
-            if ok:
-                break
-        out[i] = x
-    state[0], state[1], state[2], state[3] = s0, s1, s2, s3
+    """Fill ``out`` with standard normals from one block state, advancing it (used by tests).
+
+    The particle kernel's draw: proposal j from the main stream, finished from the aux stream
+    when the fast path rejects it.
+    """
+    pos = state[0]
+    for j in range(out.size):
+        x, rej, idx, rabs = propose(mix64(pos + _U64(j + 1) * GAMMA), ki, wi)
+        if rej:
+            x = finish_normal(idx, rabs, x, state, ki, wi, fi)
+        out[j] = x
+    state[0] = pos + _U64(out.size) * GAMMA
 
 
 @njit(cache=True)
 def fill_uniform(out, state):
-    """Fill ``out`` with uniforms on [0, 1), advancing ``state`` in place (used by tests)."""
-    s0, s1, s2, s3 = state[0], state[1], state[2], state[3]
+    """Fill ``out`` with uniforms on [0, 1) from the aux stream of ``state`` (used by tests)."""
     for i in range(out.size):
-        out[i], s0, s1, s2, s3 = next_double(s0, s1, s2, s3)
-    state[0], state[1], state[2], state[3] = s0, s1, s2, s3
+        out[i] = aux_double(state)

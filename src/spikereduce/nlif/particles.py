@@ -30,8 +30,8 @@ class ParticleSystem:
 
     ``voltages``  initial voltages (copied; all <= v_f).
     ``rng_state`` an integer kernel seed (e.g. ``seeding.streams(seed).kernel_seed``) or the
-                  uint64[n_blocks, 4] xoshiro256** states of another system's ``state`` to
-                  continue from (copied); one stream per block of 8192 neurons.
+                  uint64[n_blocks, 2] SplitMix64 states of another system's ``state`` to
+                  continue from (copied); one state per block of 8192 neurons (see _rng).
     ``threads``   run each step's blocks on numba's threads (bitwise the same output). Off by
                   default: it pays only on idle cores; on the shared 2-core project machine
                   (load ~5) n = 1e5 ran 9x slower with 2 OpenMP threads than with one.
@@ -58,9 +58,10 @@ class ParticleSystem:
         self.v = v
         nb = n_blocks(v.size)
         if isinstance(rng_state, np.ndarray):
-            if rng_state.shape != (nb, 4) or rng_state.dtype != np.uint64:
+            shape = (nb, _rng.STATE_WORDS)
+            if rng_state.shape != shape or rng_state.dtype != np.uint64:
                 raise ParameterError("rng_state", f"array {rng_state.dtype}{rng_state.shape}",
-                                     f"an integer seed or a uint64[{nb}, 4] state")
+                                     f"an integer seed or a uint64[{nb}, {shape[1]}] state")
             self.state = rng_state.copy()
         else:
             self.state = _rng.seed_states(check_int("rng_state", rng_state, lo=0), nb)
