@@ -33,8 +33,10 @@ class ParticleSystem:
                   uint64[n_blocks, 2] SplitMix64 states of another system's ``state`` to
                   continue from (copied); one state per block of 8192 neurons (see _rng).
     ``threads``   run each step's blocks on numba's threads (bitwise the same output). Off by
-                  default: it pays only on idle cores; on the shared 2-core project machine
-                  (load ~5) n = 1e5 ran 9x slower with 2 OpenMP threads than with one.
+                  default: it pays only on idle cores. On the 2-core project machine, n = 1e5,
+                  T = 5: 1.0-1.5 s wall against 1.75 s serial at load < 0.7, but 12-27 s once
+                  other jobs push the load to 3-4 (a descheduled thread stalls each step's
+                  OpenMP barrier, 5000 of them per run).
     ``t``         the time of ``voltages``; inputs I(t) are evaluated from it.
     The state after ``advance(k1); advance(k2)`` equals the state after ``advance(k1 + k2)``
     bit for bit, so callers may stop, inspect or hand the voltages over at any step.
