@@ -160,8 +160,8 @@ def test_network_refuses_bad_t_max_and_params():
 
 def test_chunked_run_equals_one_chunk_run():
     # the progress loop runs the kernel in 50 chunks; RNG state must carry over exactly
-    from spikereduce.markov._rng import seed_state
     from spikereduce.markov.network import _snn_chunk
+    from spikereduce.rng import seed_state
     from spikereduce.seeding import streams
 
     p = MarkovParams()
@@ -189,8 +189,8 @@ def test_chunked_run_equals_one_chunk_run():
 def test_inversion_samplers_match_their_distributions():
     from scipy import stats
 
-    from spikereduce.markov._rng import seed_state
     from spikereduce.markov.network import _binomial_cdf, _draw_binomial, _draw_poisson
+    from spikereduce.rng import seed_state
 
     rng = seed_state(11)
     cdf = np.zeros((1, 41))

@@ -11,6 +11,9 @@ import math
 import numpy as np
 from numba import njit
 
+from ..rng import seed_state as rng_state  # noqa: F401  (re-exported for network.py)
+from ..rng import uniform as _uniform
+
 _SQRT1_2 = 1.0 / math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _TAIL = 1e-20  # Poisson table cut where p / p(mode) < _TAIL: the dropped mass is below 1e-19
@@ -19,7 +22,6 @@ _TAIL = 1e-20  # Poisson table cut where p / p(mode) < _TAIL: the dropped mass i
 # Outside the table erfc is used, so the intensity is accurate everywhere.
 PHI_Z = 10.0
 PHI_RES = 128.0
-_U53 = 1.0 / 9007199254740992.0
 
 
 def phi_table() -> np.ndarray:
@@ -28,42 +30,6 @@ def phi_table() -> np.ndarray:
 
     z = np.linspace(-PHI_Z, PHI_Z, int(2 * PHI_Z * PHI_RES) + 1)
     return np.vstack([ndtr(z), np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi) / PHI_RES])
-
-
-def rng_state(seed: int) -> np.ndarray:
-    """xoshiro256+ state (4 words) from a kernel seed, expanded by splitmix64."""
-    mask = (1 << 64) - 1
-    x = int(seed) & mask
-    out = []
-    for _ in range(4):
-        x = (x + 0x9E3779B97F4A7C15) & mask
-        z = x
-        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
-        out.append(z ^ (z >> 31))
-    return np.array(out, dtype=np.uint64)
-
-
-@njit(cache=True)
-def _uniform(s):
-    """Next double in [0, 1) from xoshiro256+ (state array ``s`` updated in place)."""
-    s0 = s[0]
-    s1 = s[1]
-    s2 = s[2]
-    s3 = s[3]
-    result = s0 + s3
-    t = s1 << np.uint64(17)
-    s2 ^= s0
-    s3 ^= s1
-    s1 ^= s2
-    s0 ^= s3
-    s2 ^= t
-    s3 = (s3 << np.uint64(45)) | (s3 >> np.uint64(19))
-    s[0] = s0
-    s[1] = s1
-    s[2] = s2
-    s[3] = s3
-    return (result >> np.uint64(11)) * _U53
 
 
 GUIDE_FACTOR = 8

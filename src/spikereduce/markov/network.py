@@ -16,9 +16,9 @@ from ..errors import NumericalError, ParameterError
 from ..io import PhaseTimer
 from ..params import check_choice, check_positive, check_seed
 from ..progress import chunk_bounds, progress_bar
+from ..rng import normal, seed_state, uniform
 from ..seeding import streams
 from ._result import NetworkRecords
-from ._rng import normal, seed_state, uniform
 from .params import MarkovParams, check_dt, check_params
 
 

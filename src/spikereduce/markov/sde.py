@@ -15,9 +15,9 @@ from numba import njit
 from ..errors import NumericalError
 from ..io import PhaseTimer
 from ..progress import chunk_bounds, progress_bar
+from ..rng import normal, seed_state
 from ..seeding import streams
 from ._result import NetworkRecords
-from ._rng import normal, seed_state
 from .moments import _moment_step
 from .network import _exits_and_histogram
 from .params import MarkovParams

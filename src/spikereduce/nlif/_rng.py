@@ -20,8 +20,9 @@ import math
 import numpy as np
 from numba import njit
 
+from ..rng import splitmix64_words
+
 _U64 = np.uint64
-_M64 = (1 << 64) - 1
 GAMMA = _U64(0x9E3779B97F4A7C15)  # the golden-ratio increment of SplitMix64
 _C1 = _U64(0xBF58476D1CE4E5B9)
 _C2 = _U64(0x94D049BB133111EB)
@@ -66,15 +67,8 @@ def seed_states(seed: int, n_streams: int) -> np.ndarray:
     starting points lie within the number of draws of each other: for 30 streams of 1e10 draws
     each, probability < 1e-6.
     """
-    x = int(seed) & _M64
-    out = []
-    for _ in range(STATE_WORDS * int(n_streams)):
-        x = (x + 0x9E3779B97F4A7C15) & _M64
-        z = x
-        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
-        out.append(z ^ (z >> 31))
-    return np.array(out, dtype=np.uint64).reshape(int(n_streams), STATE_WORDS)
+    words = splitmix64_words(seed, STATE_WORDS * int(n_streams))
+    return words.reshape(int(n_streams), STATE_WORDS)
 
 
 def seed_state(seed: int) -> np.ndarray:

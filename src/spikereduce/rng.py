@@ -1,8 +1,8 @@
-"""A small, fast uniform generator for the network kernels: xoshiro256+ (Blackman & Vigna).
+"""Explicit-state random numbers for compiled kernels: SplitMix64 seeding and xoshiro256+.
 
-Seeded from the run's ``seeding.streams`` kernel seed through splitmix64; the 4-word state is an
-array carried between chunks, so a chunked run equals a one-chunk run bit for bit. About 4x
-cheaper per draw than numba's Mersenne Twister, which dominates the SNN's per-neuron cost.
+numba's own ``np.random`` keeps hidden per-thread state; these generators keep theirs in an array
+the caller owns, so a kernel can stop and resume anywhere and a chunked run equals a one-chunk
+run bit for bit. Seeds come from :func:`spikereduce.seeding.streams` (``kernel_seed``).
 """
 
 from __future__ import annotations
@@ -13,17 +13,26 @@ from numba import njit
 _MASK = (1 << 64) - 1
 
 
-def seed_state(seed: int) -> np.ndarray:
-    """xoshiro256+ state from an integer seed via splitmix64 (never all zero)."""
+def splitmix64_words(seed: int, count: int) -> np.ndarray:
+    """``count`` consecutive SplitMix64 outputs from ``seed`` (uint64): the recommended way to
+    expand one integer into generator states."""
     x = int(seed) & _MASK
-    out = np.empty(4, dtype=np.uint64)
-    for k in range(4):
+    out = np.empty(int(count), dtype=np.uint64)
+    for k in range(int(count)):
         x = (x + 0x9E3779B97F4A7C15) & _MASK
         z = x
         z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
         z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
         out[k] = z ^ (z >> 31)
     return out
+
+
+def seed_state(seed: int) -> np.ndarray:
+    """xoshiro256+ state (uint64[4]) from an integer seed (never the all-zero fixed point)."""
+    state = splitmix64_words(seed, 4)
+    if not state.any():
+        state[0] = 1
+    return state
 
 
 @njit(cache=True, inline="always")
@@ -33,7 +42,8 @@ def _rotl(x, k):
 
 @njit(cache=True, inline="always")
 def uniform(state):
-    """A double in [0, 1) with 53 random bits; advances ``state`` in place."""
+    """A double in [0, 1) with 53 random bits from xoshiro256+ (Blackman & Vigna); advances
+    ``state`` in place."""
     s0 = state[0]
     s1 = state[1]
     s2 = state[2]
