@@ -285,10 +285,13 @@ def summarize(rows: list[dict[str, Any]], labels: list[str]) -> tuple[str, dict[
             lines.append(f"| {lab} | {ref} | {r['sim_ratio']:.3f} | {r['sim_cpu_ratio']:.3f} | "
                          f"{r['process_ratio']:.3f} | "
                          f"{r['process_cpu_ratio']:.3f} | {diff:+.3f} | {z:+.1f} |")
-    mixed = [lab for lab in labels if "source_versions" in stats[lab]]
-    if mixed:
-        lines += ["", f"WARNING: the spikereduce sources changed during the runs of {mixed} "
-                      "(several kernel versions were timed); repeat the comparison."]
+    versions = sorted({r["result"]["source_sha1"] for r in rows
+                       if "source_sha1" in r.get("result", {})})
+    if len(versions) > 1:
+        mixed = [lab for lab in labels if "source_versions" in stats[lab]]
+        lines += ["", f"WARNING: the spikereduce sources changed during this comparison "
+                      f"(versions {', '.join(versions)}; mixed within {mixed or 'no config'}): "
+                      "unless the change left the kernels alone, repeat it."]
     return "\n".join(lines), {"configs": stats, "ratios": ratios}
 
 
