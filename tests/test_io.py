@@ -68,13 +68,13 @@ _KILLED_WRITER = textwrap.dedent("""
     import os, sys, time
     import numpy as np
     import spikereduce.io as sio
-    real_replace = os.replace
-    def stalled_replace(src, dst):
+    real_commit = sio._commit
+    def stalled_commit(tmp, path):
         # The data are fully written to the temporary name: announce it and wait to be killed.
         print("written", flush=True)
         time.sleep(60)
-        real_replace(src, dst)
-    sio.os.replace = stalled_replace
+        real_commit(tmp, path)
+    sio._commit = stalled_commit
     ds = sio.make_dataset({"x": ("time", np.random.default_rng(0).random(200_000))},
                           {"time": np.arange(200_000)}, family="toy", model="m")
     sio.save(ds, sys.argv[1])
@@ -102,3 +102,32 @@ def test_killed_save_leaves_no_partial_file(tmp_path, suffix, existing):
         assert not target.exists()
     time.sleep(0)  # the temporary is left beside the target, never under its name
     assert all(p.name.startswith(".") for p in tmp_path.iterdir() if p != target)
+
+
+_BIG_WRITER = textwrap.dedent("""
+    import sys
+    import numpy as np
+    import spikereduce.io as sio
+    ds = sio.make_dataset({"x": ("time", np.random.default_rng(0).random(4_000_000))},
+                          {"time": np.arange(4_000_000)}, family="toy", model="m")
+    print("start", flush=True)
+    sio.save(ds, sys.argv[1])
+    print("saved", flush=True)
+""")
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.05, 0.15, 0.4])
+def test_save_killed_at_any_moment_is_absent_or_complete(tmp_path, delay):
+    target = tmp_path / "big.nc"
+    proc = subprocess.Popen([sys.executable, "-c", _BIG_WRITER, str(target)],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "start"
+        time.sleep(delay)
+        proc.kill()
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    if target.exists():  # the kill came after the rename: the file must be whole
+        assert load(target).sizes["time"] == 4_000_000

@@ -184,6 +184,21 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     return path
 
 
+def _commit(tmp: Path, path: Path) -> None:
+    """Move a completely written ``tmp`` to ``path``.
+
+    A file is replaced atomically. A directory (Zarr) cannot be: the old one is moved aside
+    first, so that at every instant ``path`` is either the complete old or the complete new store.
+    """
+    if tmp.is_dir() and path.exists():
+        trash = path.parent / f".{path.name}.{uuid.uuid4().hex}.old"
+        os.replace(path, trash)
+        os.replace(tmp, path)
+        shutil.rmtree(trash, ignore_errors=True)
+    else:
+        os.replace(tmp, path)
+
+
 def save(ds: xr.Dataset, path: str | os.PathLike[str]) -> Path:
     """Save a Dataset to NetCDF (``.nc``, h5netcdf engine) or Zarr (``.zarr``), atomically.
 
@@ -200,19 +215,10 @@ def save(ds: xr.Dataset, path: str | os.PathLike[str]) -> Path:
             ds.to_netcdf(tmp, engine="h5netcdf")
             with open(tmp, "rb") as fh:
                 os.fsync(fh.fileno())
-            os.replace(tmp, path)
         else:
             # Zarr format 2: a stable on-disk spec for every dtype we write (strings included).
             ds.to_zarr(tmp, mode="w", consolidated=True, zarr_format=2)
-            if path.exists():
-                # A directory cannot be replaced atomically: move the old one aside first, so
-                # that at every instant `path` is either the complete old or the complete new.
-                trash = path.parent / f".{path.name}.{uuid.uuid4().hex}.old"
-                os.replace(path, trash)
-                os.replace(tmp, path)
-                shutil.rmtree(trash, ignore_errors=True)
-            else:
-                os.replace(tmp, path)
+        _commit(tmp, path)
     except BaseException:
         if tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)
