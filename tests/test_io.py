@@ -131,3 +131,24 @@ def test_save_killed_at_any_moment_is_absent_or_complete(tmp_path, delay):
             proc.kill()
     if target.exists():  # the kill came after the rename: the file must be whole
         assert load(target).sizes["time"] == 4_000_000
+
+
+def test_make_dataset_does_not_import_dask_and_dask_still_works():
+    # Building a result from NumPy arrays must not pay for importing dask.array (start-up time),
+    # and xarray must still recognise dask arrays once dask is imported.
+    code = textwrap.dedent("""
+        import sys
+        import numpy as np
+        from spikereduce.io import make_dataset
+        ds = make_dataset({"x": ("time", np.arange(3.0))}, family="f", model="m")
+        assert "dask.array" not in sys.modules, "make_dataset imported dask.array"
+        import dask.array as da
+        from xarray.namedarray.pycompat import is_duck_dask_array
+        lazy = make_dataset({"y": ("time", da.zeros(4, chunks=2))}, family="f", model="m")
+        assert is_duck_dask_array(lazy["y"].data), type(lazy["y"].data)
+        assert float(ds["x"].sum()) == 3.0
+        print("ok")
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import tempfile
 import time
 import uuid
@@ -111,6 +112,39 @@ def provenance(*, family: str, model: str, params: Any = None, seed: int | None 
     return clean_attrs(attrs)
 
 
+@contextmanager
+def _without_dask_probe() -> Iterator[None]:
+    """Wrap in-memory arrays without importing dask.
+
+    xarray asks of every array it wraps whether it is a dask array, and answering imports
+    ``dask.array`` (about 0.3 s, most of a short run's start-up) whenever dask is installed. While
+    ``dask.array`` has not been imported no dask array can exist, so for the duration of the call
+    xarray is told that dask is absent; its own answer is restored afterwards.
+    """
+    if "dask.array" in sys.modules:
+        yield
+        return
+    try:
+        from xarray.namedarray import pycompat
+
+        cache = pycompat._cached_duck_array_modules
+        stub = object.__new__(pycompat.DuckArrayModule)
+        stub.module, stub.version, stub.type, stub.available = (
+            None, pycompat.Version("0.0.0"), (), False)
+    except (ImportError, AttributeError, TypeError):  # another xarray layout: just ask it
+        yield
+        return
+    if "dask" in cache:
+        yield
+        return
+    cache["dask"] = stub
+    try:
+        yield
+    finally:
+        if cache.get("dask") is stub:
+            del cache["dask"]
+
+
 def make_dataset(data_vars: Mapping[str, Any], coords: Mapping[str, Any] | None = None, *,
                  family: str, model: str, params: Any = None, seed: int | None = None,
                  timings: Mapping[str, float] | PhaseTimer | None = None,
@@ -120,7 +154,8 @@ def make_dataset(data_vars: Mapping[str, Any], coords: Mapping[str, Any] | None 
     ``data_vars`` and ``coords`` are passed to :class:`xarray.Dataset`; ``time_units`` is written
     to the ``time`` coordinate's ``units`` attr (and the Dataset's ``time_units``).
     """
-    ds = xr.Dataset(data_vars=dict(data_vars), coords=dict(coords or {}))
+    with _without_dask_probe():
+        ds = xr.Dataset(data_vars=dict(data_vars), coords=dict(coords or {}))
     if time_units is not None:
         extra_attrs["time_units"] = time_units
         if "time" in ds.coords:

@@ -9,23 +9,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.progress import (
-    Progress as _RichProgress,
-)
+from typing import Any
 
 
 class Progress:
     """Handle given to a simulation loop: call ``update(done)`` with the absolute amount done."""
 
-    def __init__(self, bar: _RichProgress | None, task: int | None, total: float):
+    def __init__(self, bar: Any, task: int | None, total: float):
         self._bar = bar
         self._task = task
         self.total = float(total)
@@ -60,6 +50,16 @@ def progress_bar(total: float, description: str = "simulating", *,
     if not show:
         yield Progress(None, None, total)
         return
+    # rich is imported only when a bar is drawn: batch runs and workers never pay for it.
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+    from rich.progress import Progress as _RichProgress
+
     count = MofNCompleteColumn() if unit == "points" else TextColumn(
         "t={task.completed:.4g}/{task.total:.4g}")
     bar = _RichProgress(TextColumn("{task.description}"), BarColumn(), count,

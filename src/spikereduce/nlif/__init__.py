@@ -5,7 +5,7 @@ in design.md; the step-level objects ``ParticleSystem`` and ``FokkerPlanckSteppe
 multi-scale solver builds on.
 """
 
-from importlib.util import find_spec
+from typing import Any
 
 from .fokker_planck import FokkerPlanckStepper, PositivityWarning, solve_fokker_planck
 from .initial import GaussianDensity, gaussian_density
@@ -27,11 +27,15 @@ __all__ = [
     "simulate_particles", "ParticleSystem",
     "solve_fokker_planck", "FokkerPlanckStepper", "PositivityWarning",
     "steady_states", "critical_coupling", "blowup_certificate", "BlowupCertificate", "psi",
-    "stationary_density", "synchronous_jump",
+    "stationary_density", "synchronous_jump", "simulate_multiscale",
 ]
 
-# The multi-scale solver (spec §3) lives beside the two solvers it couples (a separate module).
-if find_spec(f"{__name__}.multiscale") is not None:
-    from .multiscale import simulate_multiscale  # noqa: F401
 
-    __all__.append("simulate_multiscale")
+def __getattr__(name: str) -> Any:
+    # The multi-scale solver (spec §3) couples the two solvers above; it is loaded on first use,
+    # so a particle or Fokker–Planck run does not import it.
+    if name == "simulate_multiscale":
+        from .multiscale import simulate_multiscale
+
+        return simulate_multiscale
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
 
 from ..errors import NumericalError, ParameterError
 from ..params import check_int, check_positive, check_real
@@ -117,6 +116,8 @@ def reconstruct_density(voltages: np.ndarray, v: np.ndarray, *, v_f: float,
     n_fine = int(round((v_f - x[0]) / fine))
     if n_fine < _SUB or abs(x[0] + n_fine * fine - v_f) > 1e-9 * max(1.0, abs(v_f)):
         raise ParameterError("v", float(x[0]), f"a grid of whole cells below v_f = {v_f:g}")
+    from scipy.ndimage import gaussian_filter1d  # deferred: scipy.ndimage is slow to import
+
     lo = v_f - n_fine * fine
     idx = np.clip(np.floor((vv - lo) / fine).astype(np.int64), 0, n_fine - 1)
     counts = np.bincount(idx, minlength=n_fine).astype(float)

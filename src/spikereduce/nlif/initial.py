@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.special import log_ndtr, ndtr, ndtri
 
 from ..errors import ParameterError
 from ..params import check_int, check_positive, check_real
@@ -40,6 +39,8 @@ class GaussianDensity:
         return np.exp(-0.5 * (v - self.v0) ** 2 / self.var) / math.sqrt(2 * math.pi * self.var)
 
     def mass_below(self, v_f: float) -> float:
+        from scipy.special import ndtr
+
         return float(ndtr((v_f - self.v0) / math.sqrt(self.var)))
 
     def _check(self, v_f: float) -> float:
@@ -52,11 +53,15 @@ class GaussianDensity:
     def sample(self, n: int, rng: np.random.Generator, v_f: float) -> np.ndarray:
         """``n`` i.i.d. voltages from the law truncated at ``v_f`` (inverse CDF)."""
         sd = self._check(v_f)
+        from scipy.special import ndtr, ndtri
+
         u = rng.random(n) * ndtr((v_f - self.v0) / sd)
         return np.minimum(self.v0 + sd * ndtri(u), v_f)
 
     def exp_moment(self, mu: Any, v_f: float) -> np.ndarray:
         """E[e^{mu (V - v_f)}] for V from the truncated law (exact, stable in logs)."""
+        from scipy.special import log_ndtr
+
         sd = self._check(v_f)
         mu = np.asarray(mu, dtype=float)
         z_f = (v_f - self.v0) / sd

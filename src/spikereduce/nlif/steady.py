@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.special import erfcx
 
 from ..errors import ParameterError
 from ..params import check_positive, check_real
@@ -40,6 +39,8 @@ def _psi_tilde(m: np.ndarray | float, params: NLIFParams) -> np.ndarray:
     e^{u^2/2} Phi(u) integrand free of overflow. Gauss–Legendre with 96 nodes on an interval of
     length (v_f - v_r)/sqrt(a) (smooth integrand) is exact to round-off for the spec's values.
     """
+    from scipy.special import erfcx  # deferred: scipy.special costs ~0.1 s to import
+
     m = np.asarray(m, dtype=float)
     sa = math.sqrt(params.a)
     lo = (params.v_r - m[..., None]) / sa
