@@ -25,7 +25,7 @@ _EPS = 1e-4  # width of the degenerate uniform at a bin edge (reference closure)
 _TINY = 1e-10  # reference tolerance: smaller bin counts are set to 0
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath={"contract", "arcp", "nsz"})
 def _dsode_chunk(s0, s1, n, w, refr, hbar, sig, r_prev, lost, n_pop, lam, M, Mr, tau_m, tau, p,
                  s, tau_r, dt, code_refractory, edges, m0, out_rate, out_h, out_sig, out_r,
                  out_n, out_lost):
