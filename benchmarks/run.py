@@ -14,9 +14,11 @@ import json
 import os
 import platform
 import resource
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -139,9 +141,12 @@ def _kill_group(proc: subprocess.Popen) -> None:
 
 
 def run_script(script: Path, *, timeout_s: float, quick: bool,
-               python: str = sys.executable) -> dict[str, Any]:
+               python: str = sys.executable,
+               numba_cache_dir: str | None = None) -> dict[str, Any]:
     """Run one benchmark script; return its status, rows, wall time and the load around it."""
     env = dict(os.environ)
+    if numba_cache_dir is not None:
+        env["NUMBA_CACHE_DIR"] = numba_cache_dir
     env["BENCH_QUICK"] = "1" if quick else "0"
     env["PYTHONUNBUFFERED"] = "1"
     # Array libraries must not start a thread per core behind the scripts' backs: the machine is
@@ -286,7 +291,9 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"**{c['pass']} pass, {c['miss']} miss, {c['no_target']} without target; "
         f"{c['scripts_failed']} script(s) did not finish cleanly.** Timings are medians of "
         "repeats after a warm-up; the last column is the first call (numba compilation or cache "
-        "load) when the script reports it.",
+        "load) when the script reports it"
+        + (" (this run started from an empty numba cache, so it is the compilation)."
+           if report.get("numba_cache") == "fresh" else "."),
         "",
         markdown_table(recs),
         "",
@@ -347,6 +354,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--budget", type=float, default=DEFAULT_BUDGET_S,
                     help="time limit for the whole run in seconds; scripts left when it is spent "
                          "are reported as skipped (default %(default)s)")
+    ap.add_argument("--keep-numba-cache", action="store_true",
+                    help="use numba's usual on-disk cache instead of a fresh one for this run")
     ap.add_argument("--bench-dir", type=Path, default=HERE, help=argparse.SUPPRESS)
     ap.add_argument("--out-dir", type=Path, default=HERE,
                     help="where results.json and results.md go (default: benchmarks/)")
@@ -360,6 +369,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"no benchmark scripts in {args.bench_dir}", file=sys.stderr)
         return 1 if args.strict else 0
 
+    # A fresh numba cache per run: numba checks a cached kernel against its own file only, so a
+    # cache left by an edit of a helper it calls can hold stale machine code. Each script's first
+    # call then compiles (reported in the last column) and later calls and subprocesses reuse it.
+    cache_dir = None
+    if not args.keep_numba_cache and "NUMBA_CACHE_DIR" not in os.environ:
+        cache_dir = tempfile.mkdtemp(prefix="spikereduce-bench-numba-")
+    try:
+        return _run_all(args, only, scripts, cache_dir)
+    finally:
+        if cache_dir is not None:
+            shutil.rmtree(cache_dir, ignore_errors=True)
+
+
+def _run_all(args: argparse.Namespace, only: list[str], scripts: list[Path],
+             cache_dir: str | None) -> int:
     started = datetime.now(UTC)
     load_before = os.getloadavg()[0]
     t_start = time.perf_counter()
@@ -373,7 +397,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             continue
         limit = min(args.timeout, left)
         print(f"[bench] {script.name} (limit {limit:.0f} s) ...", file=sys.stderr, flush=True)
-        rec = run_script(script, timeout_s=limit, quick=args.quick)
+        rec = run_script(script, timeout_s=limit, quick=args.quick, numba_cache_dir=cache_dir)
         records.append(rec)
         print(f"[bench] {script.name}: {rec['status']}, {len(rec['rows'])} result(s), "
               f"{rec['wall_s']:.1f} s, foreign load {rec.get('foreign_cores', float('nan')):.2f} "
@@ -384,7 +408,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = {"started": started.strftime("%Y-%m-%d %H:%M:%S"),
               "finished": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"),
               "wall_s": time.perf_counter() - t_start, "quick": args.quick,
-              "only": only, "load1_before": load_before, "load1_after": os.getloadavg()[0],
+              "only": only, "numba_cache": "fresh" if cache_dir else "kept",
+              "load1_before": load_before, "load1_after": os.getloadavg()[0],
               "machine": machine_info(), "scripts": records}
     report["counts"] = counts(records)
     args.out_dir.mkdir(parents=True, exist_ok=True)
