@@ -40,6 +40,26 @@ def test_cascade_fixed_point_equals_the_physical_cascade(seed):
     assert k == _physical_cascade(v, b, n, v_f).sum()
 
 
+@pytest.mark.parametrize("k_max", [1, 5, 40, 200, 4000])
+def test_cascade_outgrowing_the_candidates_is_handed_back_and_resumes_exactly(k_max):
+    # The kernel keeps only the candidates above v_f - (b/N) k_max; an iterate beyond k_max comes
+    # back negated, and continuing from it on all candidates reaches the same least fixed point.
+    rng = np.random.default_rng(11)
+    n, b, v_f = 2000, 2.5, 2.0
+    v = np.concatenate([rng.uniform(v_f - 0.02, v_f, 500), rng.uniform(0, v_f - 0.02, n - 500)])
+    v[:3] = v_f + 0.01
+    k0 = int((v >= v_f).sum())
+    expected = int(_physical_cascade(v, b, n, v_f).sum())
+    narrow = v[v >= v_f - (b / n) * k_max].copy()
+    k = _cascade_fixed_point(narrow, narrow.size, k0, b / n, v_f, k_max)
+    if expected <= k_max:
+        assert k == expected
+    else:
+        assert -k > k_max
+        wide = v[v >= v_f - b].copy()
+        assert _cascade_fixed_point(wide, wide.size, -k, b / n, v_f, n) == expected
+
+
 def test_one_step_matches_the_spec_update_rule():
     # Noise 1e-300: the Euler step is deterministic, so the cascade and the update are checkable.
     params = NLIFParams(b=1.0, a=1e-300, v_f=2.0, v_r=1.0)

@@ -22,6 +22,13 @@ _BRIDGE_ARG_MAX = 40.0
 # Cascade fixed point: this many linear recounts of the candidates before switching to a sort and
 # binary search (the usual step converges in 1-3 recounts; a large MFE needs many iterations).
 _LINEAR_ITERATIONS = 8
+# Candidates for a step's cascade are the neurons that would fire if the step's k* were at most
+# K = max(_CAND_MIN, _CAND_FACTOR * previous k*), i.e. those above v_f - b K / N, instead of all
+# neurons above v_f - b. In the usual step that set is a handful of neurons near threshold; a
+# step whose fixed point goes beyond K (the onset of a multiple firing event) rescans all
+# neurons once, so k* is exact either way.
+_CAND_MIN = 64
+_CAND_FACTOR = 4
 
 
 # Neurons are processed in fixed blocks, each with its own random streams, so the result depends
@@ -48,6 +55,11 @@ def _em_block(blk, v, kick, states, drive, dt, sq, inv_adt, v_f, bridge, cand_th
     pos = st[0]
     m = lo
     k0 = 0
+    # arg < _BRIDGE_ARG_MAX needs v_f - vi or v_f - vt below sqrt(_BRIDGE_ARG_MAX a dt) (with a
+    # margin against round-off): a neuron below bridge_thr before and after the step needs no
+    # bridge draw, and one also below cand_thr needs nothing but its new voltage.
+    bridge_thr = v_f - math.sqrt(_BRIDGE_ARG_MAX / inv_adt) * (1.0 + 1e-9) if bridge else v_f
+    slow_thr = min(cand_thr, bridge_thr)
     for i in range(lo, hi):
         # Counter-based draw: no dependency on the previous neuron's draw, so the CPU overlaps
         # consecutive neurons (the xoshiro state chain made this loop ~15 % slower).
@@ -56,6 +68,10 @@ def _em_block(blk, v, kick, states, drive, dt, sq, inv_adt, v_f, bridge, cand_th
             xi = finish_normal(idx, rabs, xi, st, ki, wi, fi)
         vi = v[i] + kick
         vt = vi + (drive - vi) * dt + sq * xi
+        if vt < slow_thr and vi < bridge_thr:
+            # the usual neuron: far from threshold before and after the step
+            v[i] = vt
+            continue
         if vt >= v_f:
             k0 += 1
         elif bridge:
@@ -89,8 +105,12 @@ def _em_parallel(v, kick, states, drive, dt, sq, inv_adt, v_f, bridge, cand_thr,
 
 @njit(cache=True)
 def _finish_step(v, step, b, v_f, v_r, resolve, integral_reset, cand_idx, cand_v, m_blk,
-                 k0_blk, counts, primary, n_record, rec_idx, rec_step, rec_n, step0):
-    """Cascade fixed point, reset and spike recording of one step; returns the step's kick."""
+                 k0_blk, counts, primary, n_record, rec_idx, rec_step, rec_n, step0, k_max):
+    """Cascade fixed point, reset and spike recording of one step; returns the step's kick.
+
+    The blocks' candidates are the neurons above v_f - b k_max / N (all above v_f - b when
+    k_max >= N); ``v`` holds every neuron's new voltage before the kick.
+    """
     n = v.size
     # Gather the blocks' candidate segments into one prefix (blocks in order: index order).
     m = 0
@@ -104,10 +124,21 @@ def _finish_step(v, step, b, v_f, v_r, resolve, integral_reset, cand_idx, cand_v
             m += 1
     k = k0
     if resolve and k0 > 0:
-        k = _cascade_fixed_point(cand_v, m, k0, b / n, v_f)
+        k = _cascade_fixed_point(cand_v, m, k0, b / n, v_f, k_max)
+        if k < 0:
+            # the cascade outgrew the candidates: gather every neuron above v_f - b and go on
+            # from the count reached (counts only grow towards the least fixed point)
+            m = 0
+            floor = min(v_f - b, v_f - (b / n) * n)
+            for i in range(n):
+                if v[i] >= floor:
+                    cand_idx[m] = i
+                    cand_v[m] = v[i]
+                    m += 1
+            k = _cascade_fixed_point(cand_v, m, -k, b / n, v_f, n)
     counts[step] = k
     primary[step] = k0
-    thr = v_f - b * k / n if resolve else v_f
+    thr = v_f - (b / n) * k if resolve else v_f  # the fixed point's (and cand_thr's) rounding
     kick = b * k / n
     if k > 0:
         for j in range(m):
@@ -152,7 +183,7 @@ def particle_steps(v, states, currents, dt, a, b, v_f, v_r, cascade, bridge, int
     sq = math.sqrt(2.0 * a * dt)
     inv_adt = 1.0 / (a * dt)
     resolve = cascade and b > 0.0
-    cand_thr = v_f - b if resolve else v_f
+    k_prev = 0
     cand_idx = np.empty(n, np.int64)
     cand_v = np.empty(n)
     nb = states.shape[0]
@@ -160,12 +191,18 @@ def particle_steps(v, states, currents, dt, a, b, v_f, v_r, cascade, bridge, int
     k0_blk = np.zeros(nb, np.int64)
     kick = 0.0
     for step in range(currents.size):
+        k_max = n
+        cand_thr = v_f
+        if resolve:
+            k_max = max(_CAND_MIN, _CAND_FACTOR * k_prev)
+            cand_thr = v_f - (b / n) * min(k_max, n)  # the fixed point's own rounding
         for blk in range(nb):
             _em_block(blk, v, kick, states, currents[step], dt, sq, inv_adt, v_f, bridge,
                       cand_thr, cand_idx, cand_v, m_blk, k0_blk, ki, wi, fi)
         kick = _finish_step(v, step, b, v_f, v_r, resolve, integral_reset, cand_idx, cand_v,
                             m_blk, k0_blk, counts, primary, n_record, rec_idx, rec_step, rec_n,
-                            step0)
+                            step0, k_max)
+        k_prev = counts[step]
     if kick != 0.0:
         for i in range(n):
             v[i] += kick
@@ -180,7 +217,7 @@ def particle_steps_parallel(v, states, currents, dt, a, b, v_f, v_r, cascade, br
     sq = math.sqrt(2.0 * a * dt)
     inv_adt = 1.0 / (a * dt)
     resolve = cascade and b > 0.0
-    cand_thr = v_f - b if resolve else v_f
+    k_prev = 0
     cand_idx = np.empty(n, np.int64)
     cand_v = np.empty(n)
     nb = states.shape[0]
@@ -188,21 +225,34 @@ def particle_steps_parallel(v, states, currents, dt, a, b, v_f, v_r, cascade, br
     k0_blk = np.zeros(nb, np.int64)
     kick = 0.0
     for step in range(currents.size):
+        k_max = n
+        cand_thr = v_f
+        if resolve:
+            k_max = max(_CAND_MIN, _CAND_FACTOR * k_prev)
+            cand_thr = v_f - (b / n) * min(k_max, n)  # the fixed point's own rounding
         _em_parallel(v, kick, states, currents[step], dt, sq, inv_adt, v_f, bridge, cand_thr,
                      cand_idx, cand_v, m_blk, k0_blk, ki, wi, fi)
         kick = _finish_step(v, step, b, v_f, v_r, resolve, integral_reset, cand_idx, cand_v,
                             m_blk, k0_blk, counts, primary, n_record, rec_idx, rec_step, rec_n,
-                            step0)
+                            step0, k_max)
+        k_prev = counts[step]
     if kick != 0.0:
         for i in range(n):
             v[i] += kick
 
 
 @njit(cache=True)
-def _cascade_fixed_point(cand_v, m, k0, kick_per_spike, v_f):
-    """k* = the fixed point of k -> #{candidates with V >= v_f - (b/N) k}, starting from k0."""
+def _cascade_fixed_point(cand_v, m, k0, kick_per_spike, v_f, k_max=1 << 62):
+    """k* = the fixed point of k -> #{candidates with V >= v_f - (b/N) k}, starting from k0.
+
+    The candidates must hold every voltage above v_f - (b/N) k_max. If an iterate k exceeds
+    k_max (its threshold is below what the candidates cover) the count is returned negated,
+    -k, for the caller to widen the candidates and continue from k.
+    """
     k = k0
     for _ in range(_LINEAR_ITERATIONS):
+        if k > k_max:
+            return -k
         thr = v_f - kick_per_spike * k
         cnt = 0
         for j in range(m):
@@ -211,6 +261,8 @@ def _cascade_fixed_point(cand_v, m, k0, kick_per_spike, v_f):
         if cnt == k:
             return k
         k = cnt
+    if k > k_max:
+        return -k
     # A long cascade (a multiple firing event): sort once, then each recount is a binary search.
     srt = cand_v[:m].copy()
     _heapsort(srt)
@@ -227,6 +279,8 @@ def _cascade_fixed_point(cand_v, m, k0, kick_per_spike, v_f):
         if cnt == k:
             return k
         k = cnt
+        if k > k_max:
+            return -k
 
 
 @njit(cache=True)
