@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from spikereduce.avalanche import (
     assembly_probability,
     assembly_table,
+    closed_form,
     duration_distribution,
     mean_size,
     size_distribution,
@@ -205,3 +206,16 @@ def test_compiled_enumeration_equals_term_by_term_formula(seed, N, fill, self_we
     W *= rng.uniform(0.05, 0.97, N)[:, None]
     p = rng.dirichlet(np.ones(N))
     np.testing.assert_allclose(size_distribution(W, p), _brute_force_sizes(W, p), atol=1e-12)
+
+
+def test_assembly_probability_of_a_large_network_matches_the_ring_closed_form():
+    # Regression: units with index >= 63 overflowed a 64-bit reachability mask. On a ring every
+    # arc of s units is an assembly of probability P(s)/N, wherever it sits.
+    N, alpha = 70, 0.75
+    W = weights.ring(N, alpha)
+    P = closed_form.ring(N, alpha)
+    assert assembly_probability(W, None, [64, 65]) == pytest.approx(P[1] / N, rel=1e-10)
+    assert assembly_probability(W, None, [68, 69, 0]) == pytest.approx(P[2] / N, rel=1e-10)
+    assert assembly_probability(W, 68, [68, 69, 0]) == pytest.approx(
+        assembly_probability(W, 1, [1, 2, 3]), rel=1e-12)
+    assert assembly_probability(W, None, [10, 12]) == 0.0  # not connected

@@ -159,18 +159,43 @@ def assembly_probability(W: Any, start: int | None, units: Iterable[int],
         raise ParameterError("start", start, f"a member of units {J.tolist()}")
     L = _laplacian(Wd, J)
     M = _complement_matrix(Wd, J)
-    detM = np.linalg.det(M) if M.size else 1.0
-    out_masks = K.out_masks(Wd)
-    mask = np.int64(sum(1 << int(j) for j in J))
-    total = 0.0
+    # Both determinants are positive (a weighted arborescence count, an M-matrix) and can span
+    # many orders of magnitude: combine them in log space.
+    log_det_m = _log_det(M)
+    terms = []
     for i in starts:
-        if K._reach(int(i), mask, out_masks) != mask:
+        if pv[i] == 0.0 or not _reaches_all(Wd, J, int(i)):
             continue  # not every unit of J is reachable from i: probability exactly zero
         r = int(np.flatnonzero(J == i)[0])
         keep = np.arange(J.size) != r
-        Li = L[np.ix_(keep, keep)]
-        total += pv[i] * (np.linalg.det(Li) if Li.size else 1.0)
-    return float(total * detM / np.exp(_log_z(Wd, pv)))
+        terms.append(np.log(pv[i]) + _log_det(L[np.ix_(keep, keep)]))
+    if not terms:
+        return 0.0
+    return float(np.exp(np.logaddexp.reduce(terms) + log_det_m - _log_z(Wd, pv)))
+
+
+def _log_det(A: np.ndarray) -> float:
+    """log det A of a matrix whose determinant is non-negative (0 x 0: log 1)."""
+    if A.size == 0:
+        return 0.0
+    sign, logdet = np.linalg.slogdet(A)
+    return float(logdet) if sign > 0 else -np.inf
+
+
+def _reaches_all(Wd: np.ndarray, J: np.ndarray, start: int) -> bool:
+    """Whether every unit of J is reachable from ``start`` along edges k -> j (W[j, k] > 0)
+    inside J: a breadth-first search, for networks of any size."""
+    inside = np.zeros(Wd.shape[0], bool)
+    inside[J] = True
+    seen = np.zeros_like(inside)
+    seen[start] = True
+    frontier = [start]
+    while frontier:
+        k = frontier.pop()
+        new = np.flatnonzero(inside & ~seen & (Wd[:, k] > 0.0))
+        seen[new] = True
+        frontier.extend(new.tolist())
+    return bool(seen[J].all())
 
 
 @dataclass(frozen=True)
