@@ -106,6 +106,22 @@ def test_premature_switch_back_is_undone_not_repeated():
     assert np.all(res.micro[res.time > 0.04])
 
 
+def test_a_crossing_within_a_window_of_the_switch_back_undoes_it():
+    # Back in macro at ~0.115, the rate crosses n_up again at 0.17: a new switch would roll back
+    # to ~0.15, less than a window after the hand-back. The hand-back is undone instead (the
+    # particles go on from ~0.115 for a full dwell), so no two switches are within the window.
+    def rate(t):
+        return 50.0 if 0.035 <= t < 0.05 or 0.17 <= t < 0.18 else 1.0
+
+    res = _run(_fake_macro(rate), _fake_micro(lambda t: 0), 0.6)
+    assert [e.direction for e in res.events] == ["macro->micro", "micro->macro"]
+    up, down = res.events
+    assert down.time == pytest.approx(up.time + 0.2, abs=2e-3)
+    assert np.all(res.micro[(res.time > up.time + 1e-9) & (res.time < down.time - 1e-9)])
+    assert np.all(np.diff(res.time) > 0)
+    assert np.all(res.rate[res.time > down.time + 1e-9] <= 10.0)
+
+
 def test_forced_round_trip():
     res = _run(_fake_macro(lambda t: 1.0), _fake_micro(lambda t: 1), 0.5,
                force_micro=(0.1, 0.2))

@@ -132,7 +132,8 @@ def run_switching(p0: np.ndarray, rate0: float, v: np.ndarray, v_f: float, t_max
     n_win = max(1, round(s.window / s.dt_micro))
     # Ring buffer of (t, p, rate, trace mark) at macro chunk starts, covering >= t_back.
     ring: deque[tuple[float, np.ndarray, float, tuple[int, int]]] = deque()
-    stash: tuple[float, np.ndarray, np.ndarray, float] | None = None  # state at last switch back
+    # State at the last switch back: (time, particles, window counts, trace mark).
+    stash: tuple[float, np.ndarray, np.ndarray, tuple[int, int]] | None = None
     V = np.empty(0)
     t_sw = 0.0
     steps_micro = 0
@@ -184,17 +185,20 @@ def run_switching(p0: np.ndarray, rate0: float, v: np.ndarray, v_f: float, t_max
                 # Latest buffered state at least t_back before the crossing (else the oldest).
                 t_rb, p_rb, _, mark = next((e for e in reversed(ring)
                                             if e[0] <= t_detect - s.t_back + _EPS), ring[0])
-                trace.truncate(mark)
                 reason = "rate above n_up" if np.isfinite(rates[j:j + 1]).all() else \
                     "non-finite rate"
-                if stash is not None and math.isclose(t_rb, stash[0], abs_tol=_EPS):
-                    # The crossing reaches back to the last hand-over: that switch back was
-                    # premature. Undo it (restore the particles) rather than resample.
-                    _, V, counts_hist, _ = stash
+                if stash is not None and t_rb < stash[0] + s.window - _EPS:
+                    # Switching now would come less than a window after the last hand-over:
+                    # that switch back was premature. Undo it (drop the macro history since,
+                    # restore the particles and go on with them) rather than switch twice
+                    # within the window.
+                    t_rb, V, counts_hist, mark = stash
+                    trace.truncate(mark)
                     win_counts = deque(counts_hist.tolist(), maxlen=n_win)
                     events.pop()
                     phase += 1
                 else:
+                    trace.truncate(mark)
                     V = sample_particles(v, p_rb, s.n, rng, v_f=v_f)
                     win_counts = deque(maxlen=n_win)
                     events.append(SwitchEvent(t_rb, "macro->micro", reason, t_detect))
@@ -242,7 +246,7 @@ def run_switching(p0: np.ndarray, rate0: float, v: np.ndarray, v_f: float, t_max
             if leave and t < t_max - _EPS:
                 t1 = time.perf_counter()
                 mean_rate = sum(win_counts) / (len(win_counts) * s.n * s.dt_micro)
-                stash = (t, V.copy(), np.array(win_counts), mean_rate)
+                stash = (t, V.copy(), np.array(win_counts), trace.mark())
                 p = reconstruct_density(V, v, v_f=v_f, bw=s.bw)
                 # Hand over the windowed rate: a p_{n-1}/h of a reconstructed density is noise.
                 rate = mean_rate
