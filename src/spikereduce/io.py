@@ -180,11 +180,15 @@ def _format(path: Path) -> str:
                          "a file name ending in .nc (NetCDF) or .zarr (Zarr store)")
 
 
-def _sanitized(ds: xr.Dataset) -> xr.Dataset:
+def sanitized(ds: xr.Dataset, *, drop_encoding: bool = False) -> xr.Dataset:
+    """A shallow copy of ``ds`` whose attrs (and its variables') are writable by every backend
+    (see :func:`clean_attrs`); ``drop_encoding`` also forgets the encodings read from a file."""
     ds = ds.copy(deep=False)
     ds.attrs = clean_attrs(ds.attrs)
     for name in ds.variables:
         ds[name].attrs = clean_attrs(ds[name].attrs)
+        if drop_encoding:
+            ds[name].encoding = {}
     return ds
 
 
@@ -243,7 +247,7 @@ def save(ds: xr.Dataset, path: str | os.PathLike[str]) -> Path:
     path = Path(path)
     fmt = _format(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    ds = _sanitized(ds)
+    ds = sanitized(ds)
     tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
     try:
         if fmt == "netcdf":

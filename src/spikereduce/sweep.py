@@ -40,7 +40,7 @@ import xarray as xr
 
 from .config import RunConfig, parse_value
 from .errors import ConfigError, NumericalError, ParameterError, SpikeReduceError
-from .io import atomic_write_bytes, clean_attrs
+from .io import atomic_write_bytes, clean_attrs, sanitized
 from .params import check_int, check_seed
 from .seeding import seed_sequence
 
@@ -387,7 +387,7 @@ class SweepStore:
         """Write one point: data to a temporary folder, rename into place, then the marker."""
         final = self.data_path(index)
         tmp = self.points / f".{final.name}.{uuid.uuid4().hex}.tmp"
-        ds = _sanitized(ds)
+        ds = sanitized(ds, drop_encoding=True)
         try:
             ds.to_zarr(tmp, mode="w", consolidated=True, zarr_format=2)
             if final.exists():
@@ -440,15 +440,6 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
     else:
         path.unlink(missing_ok=True)
-
-
-def _sanitized(ds: xr.Dataset) -> xr.Dataset:
-    ds = ds.copy(deep=False)
-    ds.attrs = clean_attrs(ds.attrs)
-    for name in ds.variables:
-        ds[name].attrs = clean_attrs(ds[name].attrs)
-        ds[name].encoding = {}
-    return ds
 
 
 def _checksum(ds: xr.Dataset) -> str:
