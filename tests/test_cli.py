@@ -155,3 +155,13 @@ def test_console_script_exit_status(tmp_path):
 def test_info_runs(capsys):
     assert main(["info"]) == 0
     assert "numba" in capsys.readouterr().out
+
+
+def test_info_names_the_threading_layer_numba_will_use():
+    from spikereduce.cli import _threading_layer
+
+    text = _threading_layer("default")
+    chosen = text.split()[0].rstrip(";")
+    assert chosen in ("tbb", "omp", "workqueue")
+    assert f"available: {chosen}" in text or f", {chosen}" in text
+    assert _threading_layer("no-such-layer").startswith("no-such-layer: not available")

@@ -37,6 +37,32 @@ def _overrides(settings: list[str] | None) -> dict[str, object]:
     return result
 
 
+def _threading_layer(requested: str) -> str:
+    """The layer numba will use for ``requested`` and the layers that load on this machine.
+
+    numba picks a layer only when a parallel kernel first runs; this mirrors its choice
+    (``default``/``safe``/``threadsafe``/``forksafe`` take the first that loads of tbb, omp,
+    workqueue, each within its safety class) without compiling anything.
+    """
+    import importlib
+
+    available = []
+    for name, module in (("tbb", "tbbpool"), ("omp", "omppool"), ("workqueue", "workqueue")):
+        try:
+            importlib.import_module(f"numba.np.ufunc.{module}")
+        except Exception:  # a missing or broken layer library: not available
+            continue
+        available.append(name)
+    order = {"default": ["tbb", "omp", "workqueue"], "safe": ["tbb"],
+             "threadsafe": ["tbb", "omp"], "forksafe": ["tbb", "omp", "workqueue"]}
+    chosen = next((x for x in order.get(requested, [requested]) if x in available), None)
+    listed = ", ".join(available) or "none"
+    if chosen is None:
+        return f"{requested}: not available (available: {listed})"
+    return f"{chosen}" + (f" (from {requested})" if chosen != requested else "") + \
+        f"; available: {listed}"
+
+
 @app.command()
 def info() -> None:
     """Versions, numba threading layer, cores and the registered families."""
@@ -54,7 +80,7 @@ def info() -> None:
             table.add_row(pkg, "not installed")
     table.add_row("cores", str(os.cpu_count()))
     table.add_row("numba threads", str(numba.config.NUMBA_NUM_THREADS))
-    table.add_row("numba threading layer", str(numba.config.THREADING_LAYER))
+    table.add_row("numba threading layer", _threading_layer(numba.config.THREADING_LAYER))
     table.add_row("numba cache dir", numba.config.CACHE_DIR or "(beside the sources)")
     for entry in registry.run_entries():
         table.add_row(f"model {entry.family}/{entry.model}", entry.description)
