@@ -13,7 +13,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ._rng import GAMMA, aux_double, finish_normal, mix64, propose
+from ._rng import FAST, GAMMA, aux_double, normal_pair
 
 # Bridge crossing probabilities exp(-arg) with arg above this are below 2^-53, the resolution of
 # the uniform draw, so they are skipped without changing the distribution measurably (and without
@@ -35,72 +35,134 @@ _CAND_FACTOR = 4
 # only on the seed and n, never on how many threads share the blocks (serial and parallel kernels
 # give identical output).
 BLOCK = 8192
+# Pairs of neurons per flag count in the first pass of _em_block.
+CHUNK = 256
+_N_FLAGS = 2 * ((BLOCK // 2 + CHUNK - 1) // CHUNK)
 
 
 def n_blocks(n: int) -> int:
     return (n + BLOCK - 1) // BLOCK
 
 
-@njit(cache=True)
+@njit(cache=True, **FAST)
 def _em_block(blk, v, kick, states, drive, dt, sq, inv_adt, v_f, bridge, cand_thr, cand_idx,
-              cand_v, m_blk, k0_blk, ki, wi, fi):
+              cand_v, m_blk, k0_blk, vold, flags, nflag):
     """Euler–Maruyama + bridge for one block; candidates go to the block's own segment.
 
-    Neuron i's normal is draw i - lo of the block's main stream (finished from the aux stream
-    when the ziggurat rejects it), its bridge uniform the next aux draw: see _rng.
+    With h = ceil(size / 2), neurons lo + j and lo + h + j take the two normals of pair j of
+    the block's main stream (see _rng); bridge uniforms come from the aux stream in index order.
+
+    Two passes. The first has no branch, so LLVM vectorizes it: every neuron's normal and
+    Euler–Maruyama step, its voltage before the step kept in ``vold``, and a flag for the few
+    that need more (a bridge test, a crossing or a cascade candidate; ~0.3 % of them in a
+    typical step), with a count per CHUNK pairs. The second visits the flagged neurons in index
+    order, skipping unflagged chunks and unflagged runs of eight. Scratch: ``vold`` (BLOCK),
+    ``flags`` (uint8[2, BLOCK // 2 + 8], one row per half), ``nflag`` (2 * n_chunks).
     """
     lo = blk * BLOCK
-    hi = min(lo + BLOCK, v.size)
+    size = min(BLOCK, v.size - lo)
+    h = (size + 1) // 2
+    n_chunks = (h + CHUNK - 1) // CHUNK
     st = states[blk]
     pos = st[0]
+    # Bridge draws are skipped where exp(-arg) < 2^-53 (arg >= _BRIDGE_ARG_MAX); -1: no bridge.
+    arg_max = _BRIDGE_ARG_MAX if bridge else -1.0
+    for c in range(n_chunks):
+        # Views per chunk: indices from 0, which LLVM can prove non-negative (no wraparound
+        # handling in the loop), so the loop vectorizes.
+        j0 = c * CHUNK
+        j1 = max(j0, min(j0 + CHUNK, size - h))
+        va = v[lo + j0:lo + j1]
+        vb = v[lo + h + j0:lo + h + j1]
+        oa = vold[j0:j1]
+        ob = vold[h + j0:h + j1]
+        fla = flags[0, j0:j1]
+        flb = flags[1, j0:j1]
+        fa = 0
+        fb = 0
+        for k in range(j1 - j0):
+            x, y = normal_pair(pos, j0 + k)
+            a = va[k] + kick
+            b = vb[k] + kick
+            ta = a + (drive - a) * dt + sq * x
+            tb = b + (drive - b) * dt + sq * y
+            oa[k] = a
+            ob[k] = b
+            va[k] = ta
+            vb[k] = tb
+            ga = (ta >= cand_thr) | ((v_f - a) * (v_f - ta) * inv_adt < arg_max)
+            gb = (tb >= cand_thr) | ((v_f - b) * (v_f - tb) * inv_adt < arg_max)
+            fla[k] = ga
+            flb[k] = gb
+            fa += np.int64(ga)
+            fb += np.int64(gb)
+        nflag[c] = fa
+        nflag[n_chunks + c] = fb
+    if size % 2:  # the last neuron of the first half has no partner: the pair's first normal
+        j = h - 1
+        a = v[lo + j] + kick
+        ta = a + (drive - a) * dt + sq * normal_pair(pos, j)[0]
+        vold[j] = a
+        v[lo + j] = ta
+        g = (ta >= cand_thr) | ((v_f - a) * (v_f - ta) * inv_adt < arg_max)
+        flags[0, j] = g
+        nflag[j // CHUNK] += np.int64(g)
+    st[0] = pos + np.uint64(2 * h) * GAMMA
     m = lo
     k0 = 0
-    # arg < _BRIDGE_ARG_MAX needs v_f - vi or v_f - vt below sqrt(_BRIDGE_ARG_MAX a dt) (with a
-    # margin against round-off): a neuron below bridge_thr before and after the step needs no
-    # bridge draw, and one also below cand_thr needs nothing but its new voltage.
-    bridge_thr = v_f - math.sqrt(_BRIDGE_ARG_MAX / inv_adt) * (1.0 + 1e-9) if bridge else v_f
-    slow_thr = min(cand_thr, bridge_thr)
-    for i in range(lo, hi):
-        # Counter-based draw: no dependency on the previous neuron's draw, so the CPU overlaps
-        # consecutive neurons (the xoshiro state chain made this loop ~15 % slower).
-        xi, rej, idx, rabs = propose(mix64(pos + np.uint64(i - lo + 1) * GAMMA), ki, wi)
-        if rej:
-            xi = finish_normal(idx, rabs, xi, st, ki, wi, fi)
-        vi = v[i] + kick
-        vt = vi + (drive - vi) * dt + sq * xi
-        if vt < slow_thr and vi < bridge_thr:
-            # the usual neuron: far from threshold before and after the step
-            v[i] = vt
-            continue
-        if vt >= v_f:
-            k0 += 1
-        elif bridge:
-            arg = (v_f - vi) * (v_f - vt) * inv_adt
-            if arg < _BRIDGE_ARG_MAX:
-                u = aux_double(st)
-                # exp(-arg) <= 1 / (1 + arg + arg^2/2 + arg^3/6) (a Taylor truncation of
-                # e^arg with a positive remainder, for any arg): u above that bound, loosened
-                # by 1e-9 against round-off, rules the crossing out without computing the exp.
-                poly = 1.0 + arg * (1.0 + arg * (0.5 + arg * (1.0 / 6.0)))
-                if u * poly < 1.0 + 1e-9 and u < math.exp(-arg):
-                    vt = v_f  # crossed inside the step: fires like a primary spike
-                    k0 += 1
-        v[i] = vt
-        if vt >= cand_thr:
-            cand_idx[m] = i
-            cand_v[m] = vt
-            m += 1
-    st[0] = pos + np.uint64(hi - lo) * GAMMA
+    for half in range(2):
+        fl = flags[half]
+        words = fl.view(np.uint64)  # eight flags at a time
+        top = h if half == 0 else size - h
+        for c in range(n_chunks):
+            if nflag[half * n_chunks + c] == 0:
+                continue
+            j1 = min((c + 1) * CHUNK, top)
+            for w in range(c * CHUNK // 8, (j1 + 7) // 8):
+                if words[w] == 0:
+                    continue
+                for j in range(8 * w, min(8 * w + 8, j1)):
+                    if fl[j] == 0:
+                        continue
+                    o = j + half * h
+                    vi = vold[o]
+                    vt = v[lo + o]
+                    if vt >= v_f:
+                        k0 += 1
+                    elif bridge:
+                        arg = (v_f - vi) * (v_f - vt) * inv_adt
+                        if arg < _BRIDGE_ARG_MAX:
+                            u = aux_double(st)
+                            # exp(-arg) <= 1 / (1 + arg + arg^2/2 + arg^3/6) (a Taylor
+                            # truncation of e^arg with a positive remainder): u above that
+                            # bound, loosened by 1e-9 against round-off, rules the crossing
+                            # out without the exp.
+                            poly = 1.0 + arg * (1.0 + arg * (0.5 + arg * (1.0 / 6.0)))
+                            if u * poly < 1.0 + 1e-9 and u < math.exp(-arg):
+                                vt = v_f  # crossed inside the step: fires like a primary spike
+                                k0 += 1
+                                v[lo + o] = vt
+                    if vt >= cand_thr:
+                        cand_idx[m] = lo + o
+                        cand_v[m] = vt
+                        m += 1
     m_blk[blk] = m - lo
     k0_blk[blk] = k0
 
 
 @njit(cache=True, parallel=True)
 def _em_parallel(v, kick, states, drive, dt, sq, inv_adt, v_f, bridge, cand_thr, cand_idx,
-                 cand_v, m_blk, k0_blk, ki, wi, fi):
+                 cand_v, m_blk, k0_blk, vold, flags, nflag):
     for blk in prange(states.shape[0]):
         _em_block(blk, v, kick, states, drive, dt, sq, inv_adt, v_f, bridge, cand_thr,
-                  cand_idx, cand_v, m_blk, k0_blk, ki, wi, fi)
+                  cand_idx, cand_v, m_blk, k0_blk, vold[blk], flags[blk], nflag[blk])
+
+
+@njit(cache=True)
+def _scratch(nb):
+    """Per-block scratch of _em_block: voltages before the step, flags, chunk flag counts."""
+    return (np.empty((nb, BLOCK)), np.zeros((nb, 2, BLOCK // 2 + 8), np.uint8),
+            np.zeros((nb, _N_FLAGS), np.int64))
 
 
 @njit(cache=True)
@@ -160,7 +222,7 @@ def _finish_step(v, step, b, v_f, v_r, resolve, integral_reset, cand_idx, cand_v
 
 @njit(cache=True)
 def particle_steps(v, states, currents, dt, a, b, v_f, v_r, cascade, bridge, integral_reset,
-                   counts, primary, n_record, rec_idx, rec_step, rec_n, step0, ki, wi, fi):
+                   counts, primary, n_record, rec_idx, rec_step, rec_n, step0):
     """Advance the voltages ``v`` (float64[n], in place) by ``currents.size`` steps of dt.
 
     states    uint64[n_blocks(n), 2]: the SplitMix64 positions (main, aux) of each block of BLOCK
@@ -189,6 +251,7 @@ def particle_steps(v, states, currents, dt, a, b, v_f, v_r, cascade, bridge, int
     nb = states.shape[0]
     m_blk = np.zeros(nb, np.int64)
     k0_blk = np.zeros(nb, np.int64)
+    vold, flags, nflag = _scratch(nb)
     kick = 0.0
     for step in range(currents.size):
         k_max = n
@@ -198,7 +261,8 @@ def particle_steps(v, states, currents, dt, a, b, v_f, v_r, cascade, bridge, int
             cand_thr = v_f - (b / n) * min(k_max, n)  # the fixed point's own rounding
         for blk in range(nb):
             _em_block(blk, v, kick, states, currents[step], dt, sq, inv_adt, v_f, bridge,
-                      cand_thr, cand_idx, cand_v, m_blk, k0_blk, ki, wi, fi)
+                      cand_thr, cand_idx, cand_v, m_blk, k0_blk, vold[0], flags[0],
+                      nflag[0])
         kick = _finish_step(v, step, b, v_f, v_r, resolve, integral_reset, cand_idx, cand_v,
                             m_blk, k0_blk, counts, primary, n_record, rec_idx, rec_step, rec_n,
                             step0, k_max)
@@ -211,7 +275,7 @@ def particle_steps(v, states, currents, dt, a, b, v_f, v_r, cascade, bridge, int
 @njit(cache=True)
 def particle_steps_parallel(v, states, currents, dt, a, b, v_f, v_r, cascade, bridge,
                             integral_reset, counts, primary, n_record, rec_idx, rec_step, rec_n,
-                            step0, ki, wi, fi):
+                            step0):
     """:func:`particle_steps` with each step's blocks on numba's threads: bitwise the same."""
     n = v.size
     sq = math.sqrt(2.0 * a * dt)
@@ -223,6 +287,7 @@ def particle_steps_parallel(v, states, currents, dt, a, b, v_f, v_r, cascade, br
     nb = states.shape[0]
     m_blk = np.zeros(nb, np.int64)
     k0_blk = np.zeros(nb, np.int64)
+    vold, flags, nflag = _scratch(nb)
     kick = 0.0
     for step in range(currents.size):
         k_max = n
@@ -231,7 +296,7 @@ def particle_steps_parallel(v, states, currents, dt, a, b, v_f, v_r, cascade, br
             k_max = max(_CAND_MIN, _CAND_FACTOR * k_prev)
             cand_thr = v_f - (b / n) * min(k_max, n)  # the fixed point's own rounding
         _em_parallel(v, kick, states, currents[step], dt, sq, inv_adt, v_f, bridge, cand_thr,
-                     cand_idx, cand_v, m_blk, k0_blk, ki, wi, fi)
+                     cand_idx, cand_v, m_blk, k0_blk, vold, flags, nflag)
         kick = _finish_step(v, step, b, v_f, v_r, resolve, integral_reset, cand_idx, cand_v,
                             m_blk, k0_blk, counts, primary, n_record, rec_idx, rec_step, rec_n,
                             step0, k_max)

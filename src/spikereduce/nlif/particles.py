@@ -105,8 +105,7 @@ class ParticleSystem:
         kernel = particle_steps_parallel if self.parallel else particle_steps
         kernel(self.v, self.state, currents, self.dt, p.a, p.b, p.v_f, p.v_r,
                        self.cascade, self.bridge, self.reset == "integral", counts, primary,
-                       self.n_record, self.rec_idx, self.rec_step, self.rec_n, self.steps_done,
-                       _rng.ZIG_KI, _rng.ZIG_WI, _rng.ZIG_FI)
+                       self.n_record, self.rec_idx, self.rec_step, self.rec_n, self.steps_done)
         self.steps_done += n_steps
         return counts, primary
 
