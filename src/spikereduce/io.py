@@ -226,8 +226,10 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
 def _commit(tmp: Path, path: Path) -> None:
     """Move a completely written ``tmp`` to ``path``.
 
-    A file is replaced atomically. A directory (Zarr) cannot be: the old one is moved aside
-    first, so that at every instant ``path`` is either the complete old or the complete new store.
+    A file is replaced atomically. A directory (Zarr) cannot be: the old one is renamed aside,
+    then the new one renamed into place, so ``path`` never holds a partial store; between the two
+    renames it is briefly absent (the old store is still whole under its ``.old`` name until the
+    new one is in place).
     """
     if tmp.is_dir() and path.exists():
         trash = path.parent / f".{path.name}.{uuid.uuid4().hex}.old"
