@@ -80,28 +80,26 @@ def aux_double(st):
     return to_double(mix64(st[1]))
 
 
-@intrinsic
-def _float_bits(typingctx, x):
-    """The IEEE-754 bits of a float64 as an int64 (a register move, vectorizable)."""
-    if x != types.float64:
-        return None
+def _bitcast(src, dst, doc):
+    """An intrinsic reinterpreting a value of numba type ``src`` as ``dst`` (same width): a
+    register move that LLVM vectorizes."""
 
-    def codegen(context, builder, sig, args):
-        return builder.bitcast(args[0], context.get_value_type(types.int64))
+    @intrinsic
+    def cast(typingctx, x):
+        if x != src:
+            return None
 
-    return types.int64(types.float64), codegen
+        def codegen(context, builder, sig, args):
+            return builder.bitcast(args[0], context.get_value_type(dst))
+
+        return dst(src), codegen
+
+    cast.__doc__ = doc
+    return cast
 
 
-@intrinsic
-def _bits_float(typingctx, x):
-    """The float64 whose IEEE-754 bits are the int64 ``x``."""
-    if x != types.int64:
-        return None
-
-    def codegen(context, builder, sig, args):
-        return builder.bitcast(args[0], context.get_value_type(types.float64))
-
-    return types.float64(types.int64), codegen
+_float_bits = _bitcast(types.float64, types.int64, "The IEEE-754 bits of a float64 as int64.")
+_bits_float = _bitcast(types.int64, types.float64, "The float64 with the IEEE-754 bits given.")
 
 
 @njit(cache=True, inline="always", **FAST)
