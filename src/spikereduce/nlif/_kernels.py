@@ -165,6 +165,16 @@ def _scratch(nb):
             np.zeros((nb, _N_FLAGS), np.int64))
 
 
+@njit(cache=True, inline="always")
+def _candidate_bound(resolve, k_prev, b, n, v_f):
+    """(K, v_f - (b/N) K) for a step after one whose cascade fired k_prev: the candidates kept
+    are those above that threshold (see _CAND_MIN); without cascades only v_f matters."""
+    if not resolve:
+        return n, v_f
+    k_max = max(_CAND_MIN, _CAND_FACTOR * k_prev)
+    return k_max, v_f - (b / n) * min(k_max, n)  # the fixed point's own rounding
+
+
 @njit(cache=True)
 def _finish_step(v, step, b, v_f, v_r, resolve, integral_reset, cand_idx, cand_v, m_blk,
                  k0_blk, counts, primary, n_record, rec_idx, rec_step, rec_n, step0, k_max):
@@ -254,11 +264,7 @@ def particle_steps(v, states, currents, dt, a, b, v_f, v_r, cascade, bridge, int
     vold, flags, nflag = _scratch(nb)
     kick = 0.0
     for step in range(currents.size):
-        k_max = n
-        cand_thr = v_f
-        if resolve:
-            k_max = max(_CAND_MIN, _CAND_FACTOR * k_prev)
-            cand_thr = v_f - (b / n) * min(k_max, n)  # the fixed point's own rounding
+        k_max, cand_thr = _candidate_bound(resolve, k_prev, b, n, v_f)
         for blk in range(nb):
             _em_block(blk, v, kick, states, currents[step], dt, sq, inv_adt, v_f, bridge,
                       cand_thr, cand_idx, cand_v, m_blk, k0_blk, vold[0], flags[0],
@@ -290,11 +296,7 @@ def particle_steps_parallel(v, states, currents, dt, a, b, v_f, v_r, cascade, br
     vold, flags, nflag = _scratch(nb)
     kick = 0.0
     for step in range(currents.size):
-        k_max = n
-        cand_thr = v_f
-        if resolve:
-            k_max = max(_CAND_MIN, _CAND_FACTOR * k_prev)
-            cand_thr = v_f - (b / n) * min(k_max, n)  # the fixed point's own rounding
+        k_max, cand_thr = _candidate_bound(resolve, k_prev, b, n, v_f)
         _em_parallel(v, kick, states, currents[step], dt, sq, inv_adt, v_f, bridge, cand_thr,
                      cand_idx, cand_v, m_blk, k0_blk, vold, flags, nflag)
         kick = _finish_step(v, step, b, v_f, v_r, resolve, integral_reset, cand_idx, cand_v,
