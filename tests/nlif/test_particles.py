@@ -14,7 +14,7 @@ from spikereduce.nlif import (
     gaussian_density,
     simulate_particles,
 )
-from spikereduce.nlif._kernels import _cascade_fixed_point
+from spikereduce.nlif._kernels import _cascade_fixed_point, _spikes_needed
 
 pytestmark = pytest.mark.numba
 
@@ -60,6 +60,25 @@ def test_cascade_outgrowing_the_candidates_is_handed_back_and_resumes_exactly(k_
         assert -k > k_max
         wide = v[v >= v_f - b].copy()
         assert _cascade_fixed_point(wide, wide.size, -k, b / n, v_f, n) == expected
+
+
+def test_spikes_needed_is_the_least_count_under_the_recount_rounding():
+    # Voltages exactly on (and one ulp around) the thresholds v_f - (b/N) k, where the division
+    # estimate and the recount's own rounding may disagree by one.
+    rng = np.random.default_rng(5)
+    n, b, v_f = 100_000, 1.5, 2.0
+    kps = b / n
+    k = rng.integers(0, 5000, 400)
+    thr = v_f - kps * k
+    v = np.concatenate([thr, np.nextafter(thr, -np.inf), np.nextafter(thr, np.inf),
+                        rng.uniform(v_f - 0.1, v_f + 0.01, 400)])
+    cap = 4000
+    for x in v:
+        need = _spikes_needed(x, kps, v_f, cap)
+        if need <= cap:
+            assert x >= v_f - kps * need
+        if 0 < need <= cap + 1:
+            assert not x >= v_f - kps * (need - 1)
 
 
 def test_one_step_matches_the_spec_update_rule():

@@ -19,9 +19,10 @@ from ._rng import FAST, GAMMA, aux_double, normal_pair
 # the uniform draw, so they are skipped without changing the distribution measurably (and without
 # spending a draw on the far-from-threshold majority of neurons).
 _BRIDGE_ARG_MAX = 40.0
-# Cascade fixed point: this many linear recounts of the candidates before switching to a sort and
-# binary search (the usual step converges in 1-3 recounts; a large MFE needs many iterations).
-_LINEAR_ITERATIONS = 8
+# Cascade fixed point: this many linear recounts of the candidates before switching to a
+# histogram of the spikes each candidate needs (the usual step converges in 1-3 recounts; a large
+# MFE needs many iterations).
+_LINEAR_ITERATIONS = 4
 # Candidates for a step's cascade are the neurons that would fire if the step's k* were at most
 # K = max(_CAND_MIN, _CAND_FACTOR * previous k*), i.e. those above v_f - b K / N, instead of all
 # neurons above v_f - b. In the usual step that set is a handful of neurons near threshold; a
@@ -232,7 +233,7 @@ def _finish_step(v, step, b, v_f, v_r, resolve, integral_reset, cand_idx, cand_v
 
 @njit(cache=True)
 def particle_steps(v, states, currents, dt, a, b, v_f, v_r, cascade, bridge, integral_reset,
-                   counts, primary, n_record, rec_idx, rec_step, rec_n, step0):
+                   counts, primary, n_record, rec_idx, rec_step, rec_n, step0, k_prev):
     """Advance the voltages ``v`` (float64[n], in place) by ``currents.size`` steps of dt.
 
     states    uint64[n_blocks(n), 2]: the SplitMix64 positions (main, aux) of each block of BLOCK
@@ -246,6 +247,9 @@ def particle_steps(v, states, currents, dt, a, b, v_f, v_r, cascade, bridge, int
     cascade   resolve same-step cascades (spec §1.3 step 3); False: kicks act one step late.
     bridge    Brownian-bridge crossing correction (spec §1.3 step 2).
     integral_reset  a fired neuron lands at V + b k*/N - (v_f - v_r) instead of exactly v_r.
+    k_prev    k* of the step before the first (0 at the start of a run): it sizes the first
+              step's cascade candidates (see _CAND_MIN), so a run split into many calls scans
+              no more than one call would. Any value gives the same result, only the cost differs.
 
     The common kick b k*/N of a step is applied lazily at the start of the next step's pass over
     the neurons (fired neurons are stored kick-compensated), so each step reads and writes ``v``
@@ -255,7 +259,6 @@ def particle_steps(v, states, currents, dt, a, b, v_f, v_r, cascade, bridge, int
     sq = math.sqrt(2.0 * a * dt)
     inv_adt = 1.0 / (a * dt)
     resolve = cascade and b > 0.0
-    k_prev = 0
     cand_idx = np.empty(n, np.int64)
     cand_v = np.empty(n)
     nb = states.shape[0]
@@ -281,13 +284,12 @@ def particle_steps(v, states, currents, dt, a, b, v_f, v_r, cascade, bridge, int
 @njit(cache=True)
 def particle_steps_parallel(v, states, currents, dt, a, b, v_f, v_r, cascade, bridge,
                             integral_reset, counts, primary, n_record, rec_idx, rec_step, rec_n,
-                            step0):
+                            step0, k_prev):
     """:func:`particle_steps` with each step's blocks on numba's threads: bitwise the same."""
     n = v.size
     sq = math.sqrt(2.0 * a * dt)
     inv_adt = 1.0 / (a * dt)
     resolve = cascade and b > 0.0
-    k_prev = 0
     cand_idx = np.empty(n, np.int64)
     cand_v = np.empty(n)
     nb = states.shape[0]
@@ -330,50 +332,43 @@ def _cascade_fixed_point(cand_v, m, k0, kick_per_spike, v_f, k_max=1 << 62):
         k = cnt
     if k > k_max:
         return -k
-    # A long cascade (a multiple firing event): sort once, then each recount is a binary search.
-    srt = cand_v[:m].copy()
-    _heapsort(srt)
+    # A long cascade (a multiple firing event). Each candidate fires once the count reaches
+    # need_j = min{k : V_j >= v_f - (b/N) k}; with a histogram of need_j the count at any k is a
+    # prefix sum, so the remaining iterations cost O(1) each, after O(m + K) set-up.
+    cap = min(k_max, m)
+    cum = np.zeros(cap + 1, np.int64)
+    for j in range(m):
+        need = _spikes_needed(cand_v[j], kick_per_spike, v_f, cap)
+        if need <= cap:
+            cum[need] += 1
+    for i in range(1, cap + 1):
+        cum[i] += cum[i - 1]
     while True:
-        thr = v_f - kick_per_spike * k
-        lo, hi = 0, m  # first index with srt[idx] >= thr
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if srt[mid] < thr:
-                lo = mid + 1
-            else:
-                hi = mid
-        cnt = m - lo
+        if k > cap:
+            return -k  # k <= m always, so here k > k_max
+        cnt = cum[k]
         if cnt == k:
             return k
         k = cnt
-        if k > k_max:
-            return -k
 
 
-@njit(cache=True)
-def _heapsort(a):
-    """Sort ``a`` ascending in place (O(m log m); compiles in a fraction of np.sort's time)."""
-    m = a.size
-    for start in range(m // 2 - 1, -1, -1):
-        _sift_down(a, start, m)
-    for end in range(m - 1, 0, -1):
-        a[0], a[end] = a[end], a[0]
-        _sift_down(a, 0, end)
-
-
-@njit(cache=True)
-def _sift_down(a, root, end):
-    while True:
-        child = 2 * root + 1
-        if child >= end:
-            return
-        if child + 1 < end and a[child] < a[child + 1]:
-            child += 1
-        if a[root] < a[child]:
-            a[root], a[child] = a[child], a[root]
-            root = child
-        else:
-            return
+@njit(cache=True, inline="always")
+def _spikes_needed(v, kick_per_spike, v_f, cap):
+    """Least k >= 0 with v >= v_f - kick_per_spike * k, in that exact floating-point expression
+    (the one every recount uses), or cap + 1 if it exceeds cap."""
+    x = (v_f - v) / kick_per_spike
+    if not x <= cap:  # also NaN-safe
+        k = cap + 1
+    elif x <= 0.0:
+        k = 0
+    else:
+        k = int(math.ceil(x))
+    # the estimate can be off by one either way in the last bit: settle it on the test itself
+    while k > 0 and v >= v_f - kick_per_spike * (k - 1):
+        k -= 1
+    while k <= cap and not v >= v_f - kick_per_spike * k:
+        k += 1
+    return k
 
 
 # Taylor coefficients of B(z) = z / (e^z - 1) = 1 - z/2 + sum_k B_2k z^2k / (2k)! (Bernoulli

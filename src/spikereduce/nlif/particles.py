@@ -77,6 +77,7 @@ class ParticleSystem:
         self.rec_step = np.empty(capacity, np.int64)
         self.rec_n = np.zeros(2, np.int64)
         self.steps_done = 0
+        self.last_count = 0  # k* of the last step done (sizes the next step's cascade scan)
 
     @property
     def n(self) -> int:
@@ -105,8 +106,11 @@ class ParticleSystem:
         kernel = particle_steps_parallel if self.parallel else particle_steps
         kernel(self.v, self.state, currents, self.dt, p.a, p.b, p.v_f, p.v_r,
                        self.cascade, self.bridge, self.reset == "integral", counts, primary,
-                       self.n_record, self.rec_idx, self.rec_step, self.rec_n, self.steps_done)
+                       self.n_record, self.rec_idx, self.rec_step, self.rec_n, self.steps_done,
+                       self.last_count)
         self.steps_done += n_steps
+        if n_steps:
+            self.last_count = int(counts[-1])
         return counts, primary
 
     def spikes(self) -> tuple[np.ndarray, np.ndarray]:
