@@ -384,7 +384,7 @@ _B14 = 1.0 / 74724249600.0
 
 @njit(cache=True)
 def fp_steps(p, rate, currents, tau, h, a, b, k_r, z_grid, ez_grid, rate_cap, rates_out,
-             bp, bm, cp, dp):
+             bp, bm, cp, dp, snaps, snap_every):
     """Advance the density ``p`` (float64[n], in place) by up to ``currents.size`` steps of tau.
 
     Semi-implicit Scharfetter–Gummel scheme of spec §2.2 on nodes v_i = v_min + i h, i < n, with
@@ -396,7 +396,9 @@ def fp_steps(p, rate, currents, tau, h, a, b, k_r, z_grid, ez_grid, rate_cap, ra
 
     Writes N^{m+1} to rates_out[m] and returns the number of steps done: fewer than requested
     when N became non-finite or exceeded ``rate_cap`` (that step's value is written).
-    ``bp``/``bm`` (length n-1) and ``cp``/``dp`` (length n) are scratch.
+    ``bp``/``bm`` (length n-1) and ``cp``/``dp`` (length n) are scratch. With ``snap_every`` > 0
+    the density before step m is copied to ``snaps[m // snap_every]`` whenever m is a multiple of
+    it (``snaps`` needs ceil(steps / snap_every) rows); 0 records nothing.
 
     The tridiagonal solve eliminates from both ends towards the middle ("burn at both ends"):
     two independent dependency chains that the CPU overlaps, which halves the latency-bound
@@ -411,6 +413,8 @@ def fp_steps(p, rate, currents, tau, h, a, b, k_r, z_grid, ez_grid, rate_cap, ra
     lam = tau * a / (h * h)
     mid = n // 2
     for m in range(currents.size):
+        if snap_every > 0 and m % snap_every == 0:
+            snaps[m // snap_every, :] = p
         shift = tau * rate / h
         dz = h * (b * rate + currents[m]) / a
         edz = math.exp(dz)

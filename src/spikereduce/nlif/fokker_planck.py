@@ -65,6 +65,7 @@ class FokkerPlanckStepper:
         self.ez_grid = np.exp(self.z_grid)
         self._scratch = (np.empty(self.n - 1), np.empty(self.n - 1), np.empty(self.n),
                          np.empty(self.n))
+        self._no_snapshots = np.empty((0, self.n))
         self.cap = a / self.h**2  # the scheme cannot produce N above a/h^2 (p_{n-1} <= 1/h)
         if self.dt * a > self.h**2:
             msg = (f"dt * a = {self.dt * a:g} > h^2 = {self.h**2:g}: positivity of the density "
@@ -86,24 +87,35 @@ class FokkerPlanckStepper:
         return float(p.sum() * self.h)
 
     def advance(self, p: np.ndarray, rate: float, t: float, n_steps: int, *,
-                currents: np.ndarray | None = None, rate_cap: float = math.inf
-                ) -> np.ndarray:
+                currents: np.ndarray | None = None, rate_cap: float = math.inf,
+                snapshots: np.ndarray | None = None, every: int = 0) -> np.ndarray:
         """Advance ``p`` (float64[n], in place) from time ``t`` by up to ``n_steps`` steps.
 
         ``rate`` is N at time t. Returns N after each step done: fewer than ``n_steps`` values
         when N became non-finite or exceeded ``rate_cap`` (the offending value is the last one).
         The spikes per neuron emitted in step j are dt times the rate *entering* it, see
-        :meth:`spikes_per_step`. ``currents`` overrides the per-step input I.
+        :meth:`spikes_per_step`. ``currents`` overrides the per-step input I. With ``every`` > 0
+        the density before each step j that is a multiple of ``every`` is copied to
+        ``snapshots[j // every]`` (float64[ceil(n_steps / every), n]), for the steps done.
         """
         if currents is None:
             currents = step_currents(self.params.current, t, self.dt, n_steps)
         currents = np.ascontiguousarray(currents, dtype=np.float64)
         if p.dtype != np.float64 or p.shape != (self.n,) or not p.flags.c_contiguous:
             raise ParameterError("p", f"{p.dtype}{p.shape}", f"a float64 array of {self.n} nodes")
+        if every:
+            rows = -(-currents.size // every)
+            if snapshots is None or snapshots.dtype != np.float64 or \
+                    snapshots.shape[0] < rows or snapshots.shape[1:] != (self.n,):
+                raise ParameterError("snapshots", None if snapshots is None else
+                                     f"{snapshots.dtype}{snapshots.shape}",
+                                     f"a float64 array of at least {rows} x {self.n}")
+        else:
+            snapshots = self._no_snapshots
         rates = np.empty(currents.size)
         done = fp_steps(p, float(rate), currents, self.dt, self.h, self.params.a, self.params.b,
                         self.k_r, self.z_grid, self.ez_grid, float(rate_cap), rates,
-                        *self._scratch)
+                        *self._scratch, snapshots, int(every))
         return rates[:done]
 
     def spikes_per_step(self, rate: float, rates: np.ndarray) -> np.ndarray:

@@ -26,16 +26,20 @@ from .handover import reconstruct_density, sample_particles
 from .params import NLIFParams, Periodic, Pulse
 from .particles import ParticleSystem
 
-# advance(p, rate, t, k) -> (p, rate, rates[k], spikes[k]) : k Fokker–Planck steps of dt_macro;
-# rates[j] is N after step j, spikes[j] the spikes per neuron emitted during step j.
-MacroAdvance = Callable[[np.ndarray, float, float, int],
-                        tuple[np.ndarray, float, np.ndarray, np.ndarray]]
+# advance(p, rate, t, k, every) -> (p, rate, rates, spikes, snaps) : up to k Fokker–Planck steps
+# of dt_macro (fewer when the rate crosses n_up or is not finite: the offending step is the last);
+# rates[j] is N after step j, spikes[j] the spikes per neuron emitted during step j, snaps[i] the
+# density before step i * every (for every such step done).
+MacroAdvance = Callable[[np.ndarray, float, float, int, int],
+                        tuple[np.ndarray, float, np.ndarray, np.ndarray, np.ndarray]]
 # advance(V, t, k, phase) -> (V, counts[k]) : k particle steps of dt_micro from time t; counts[j]
 # is the number of neurons fired in step j (cascade included). ``phase`` numbers the micro phases
 # so each gets its own random stream.
 MicroAdvance = Callable[[np.ndarray, float, int, int], tuple[np.ndarray, np.ndarray]]
 
 _EPS = 1e-9
+#: Ring-buffer chunks per call of the macro stepper (it stops by itself at a crossing of n_up).
+MACRO_CALL_CHUNKS = 64
 
 
 @dataclass(frozen=True)
@@ -52,8 +56,9 @@ class SwitchEvent:
 class SwitchSettings:
     """Validated settings of one run (names as in spec §3.2; see :func:`simulate_multiscale`).
 
-    ``macro_chunk`` macro steps are taken per call between ring-buffer entries, so a rollback
-    lands within ``macro_chunk * dt_macro`` of ``t_back`` before the crossing.
+    The ring buffer holds the density every ``macro_chunk`` macro steps, so a rollback lands
+    within ``macro_chunk * dt_macro`` of ``t_back`` before the crossing; one call of the macro
+    stepper covers up to ``MACRO_CALL_CHUNKS`` such chunks.
     """
 
     n: int
@@ -72,29 +77,40 @@ class SwitchSettings:
 
 @dataclass
 class _Trace:
-    """Output history, chunked so that a rollback truncates it cheaply."""
+    """Output history in chunks; a mark is a (step count, snapshot count) to truncate back to."""
 
     times: list[np.ndarray] = field(default_factory=list)
     rates: list[np.ndarray] = field(default_factory=list)
     spikes: list[np.ndarray] = field(default_factory=list)
     modes: list[np.ndarray] = field(default_factory=list)
+    n_steps: int = 0
     dens_t: list[float] = field(default_factory=list)
     dens_p: list[np.ndarray] = field(default_factory=list)
     dens_mode: list[str] = field(default_factory=list)
 
     def mark(self) -> tuple[int, int]:
-        return len(self.times), len(self.dens_t)
+        return self.n_steps, len(self.dens_t)
 
     def truncate(self, mark: tuple[int, int]) -> None:
-        del self.times[mark[0]:], self.rates[mark[0]:], self.spikes[mark[0]:]
-        del self.modes[mark[0]:]
-        del self.dens_t[mark[1]:], self.dens_p[mark[1]:], self.dens_mode[mark[1]:]
+        keep, n_dens = mark
+        chunks = (self.times, self.rates, self.spikes, self.modes)
+        while self.times and self.n_steps - self.times[-1].size >= keep:
+            self.n_steps -= self.times[-1].size
+            for c in chunks:
+                c.pop()
+        if self.n_steps > keep:
+            cut = self.times[-1].size - (self.n_steps - keep)
+            for c in chunks:
+                c[-1] = c[-1][:cut]
+            self.n_steps = keep
+        del self.dens_t[n_dens:], self.dens_p[n_dens:], self.dens_mode[n_dens:]
 
     def add(self, t: np.ndarray, r: np.ndarray, s: np.ndarray, mode: str) -> None:
         self.times.append(t)
         self.rates.append(r)
         self.spikes.append(s)
         self.modes.append(np.full(t.size, mode == "micro"))
+        self.n_steps += t.size
 
 
 @dataclass
@@ -130,13 +146,15 @@ def run_switching(p0: np.ndarray, rate0: float, v: np.ndarray, v_f: float, t_max
     phase = 0
     max_frac = 0.0
     n_win = max(1, round(s.window / s.dt_micro))
-    # Ring buffer of (t, p, rate, trace mark) at macro chunk starts, covering >= t_back.
-    ring: deque[tuple[float, np.ndarray, float, tuple[int, int]]] = deque()
+    # Ring buffer of (t, p, trace mark) at macro chunk starts, covering >= t_back.
+    ring: deque[tuple[float, np.ndarray, tuple[int, int]]] = deque()
     # State at the last switch back: (time, particles, window counts, trace mark).
     stash: tuple[float, np.ndarray, np.ndarray, tuple[int, int]] | None = None
     V = np.empty(0)
     t_sw = 0.0
     steps_micro = 0
+    # Macro times count from the start of the macro phase: t_mac + j dt_macro, whatever the calls.
+    t_mac, steps_macro = 0.0, 0
     win_counts: deque[int] = deque(maxlen=n_win)
     forced_on, forced_off = s.force_micro if s.force_micro else (math.inf, math.inf)
 
@@ -161,31 +179,40 @@ def run_switching(p0: np.ndarray, rate0: float, v: np.ndarray, v_f: float, t_max
                 wall["switch"] += time.perf_counter() - t1
                 continue
             t0 = time.perf_counter()
-            # p is never modified in place (the macro stepper returns a new array): no copy.
-            ring.append((t, p, rate, trace.mark()))
-            while len(ring) > 1 and ring[1][0] <= t - s.t_back + _EPS:
-                ring.popleft()
-            if t >= next_density - _EPS:
-                snapshot(t, p, "macro")
-                next_density = _next_multiple(t, s.density_every)
-            k = min(s.macro_chunk, _steps_left(t, t_max, s.dt_macro))
+            k = min(s.macro_chunk * MACRO_CALL_CHUNKS, _steps_left(t, t_max, s.dt_macro))
             if t < forced_on - _EPS < math.inf:
                 k = min(k, _steps_left(t, forced_on, s.dt_macro))
             try:
-                p_new, rate_new, rates, spikes = macro(p, rate, t, k)
+                p_new, rate_new, rates, spikes, snaps = macro(p, rate, t, k, s.macro_chunk)
                 bad = ~np.isfinite(rates) | (rates > s.n_up)
             except NumericalError:
                 rates = spikes = np.empty(0)
+                snaps = p[None, :]
                 bad = np.ones(1, bool)
+            # Steps before the crossing (all of them when there is none) enter the history.
+            good = int(np.argmax(bad)) if bad.any() else rates.size
+            times = t_mac + s.dt_macro * np.arange(steps_macro + 1, steps_macro + rates.size + 1)
+            for i in range(snaps.shape[0]):
+                step = i * s.macro_chunk
+                if step > good:
+                    break
+                ts = t if step == 0 else float(times[step - 1])
+                # snaps[i] is never written again (the stepper fills a fresh array): no copy.
+                ring.append((ts, snaps[i], (trace.n_steps + step, len(trace.dens_t))))
+                while len(ring) > 1 and ring[1][0] <= ts - s.t_back + _EPS:
+                    ring.popleft()
+                if ts >= next_density - _EPS:
+                    snapshot(ts, snaps[i], "macro")
+                    next_density = _next_multiple(ts, s.density_every)
+            trace.add(times[:good], rates[:good], spikes[:good], "macro")
             wall["macro"] += time.perf_counter() - t0
             if bad.any():
-                j = int(np.argmax(bad))
-                t_detect = t + (j + 1) * s.dt_macro
+                t_detect = t_mac + s.dt_macro * (steps_macro + good + 1)
                 t1 = time.perf_counter()
                 # Latest buffered state at least t_back before the crossing (else the oldest).
-                t_rb, p_rb, _, mark = next((e for e in reversed(ring)
-                                            if e[0] <= t_detect - s.t_back + _EPS), ring[0])
-                reason = "rate above n_up" if np.isfinite(rates[j:j + 1]).all() else \
+                t_rb, p_rb, mark = next((e for e in reversed(ring)
+                                         if e[0] <= t_detect - s.t_back + _EPS), ring[0])
+                reason = "rate above n_up" if np.isfinite(rates[good:good + 1]).all() else \
                     "non-finite rate"
                 if stash is not None and t_rb < stash[0] + s.window - _EPS:
                     # Switching now would come less than a window after the last hand-over:
@@ -210,9 +237,8 @@ def run_switching(p0: np.ndarray, rate0: float, v: np.ndarray, v_f: float, t_max
                 stash = None
                 wall["switch"] += time.perf_counter() - t1
                 continue
-            times = t + s.dt_macro * np.arange(1, rates.size + 1)
-            trace.add(times, rates, spikes, "macro")
             p, rate, t = p_new, float(rate_new), float(times[-1])
+            steps_macro += rates.size
         else:
             if t >= next_density - _EPS:
                 t1 = time.perf_counter()
@@ -224,9 +250,13 @@ def run_switching(p0: np.ndarray, rate0: float, v: np.ndarray, v_f: float, t_max
             # No switch is possible before the dwell (or the forced phase) ends: run up to then,
             # or to the next density snapshot, in one call; afterwards test every step.
             t_free = forced_off if forced else t_sw + s.window
-            k = 1
             if t < t_free - _EPS:
                 k = _steps_left(t, min(t_free, next_density, t_max), s.dt_micro)
+            elif forced:
+                k = 1
+            else:
+                k = min(_steps_before_leave(win_counts, n_win, s),
+                        _steps_left(t, min(next_density, t_max), s.dt_micro))
             V, counts = micro(V, t, k, phase)
             win_counts.extend(int(c) for c in counts)
             max_frac = max(max_frac, int(counts.max()) / s.n)
@@ -251,7 +281,7 @@ def run_switching(p0: np.ndarray, rate0: float, v: np.ndarray, v_f: float, t_max
                 # Hand over the windowed rate: a p_{n-1}/h of a reconstructed density is noise.
                 rate = mean_rate
                 events.append(SwitchEvent(t, "micro->macro", reason, t))
-                mode = "macro"
+                mode, t_mac, steps_macro = "macro", t, 0
                 ring.clear()
                 wall["switch"] += time.perf_counter() - t1
     if not trace.dens_t or trace.dens_t[-1] < t - _EPS:
@@ -269,6 +299,29 @@ def run_switching(p0: np.ndarray, rate0: float, v: np.ndarray, v_f: float, t_max
         density=np.asarray(trace.dens_p, float).reshape(len(trace.dens_t), v.size),
         density_micro=np.asarray([m == "micro" for m in trace.dens_mode], bool),
         events=events, wall=wall, max_fired_fraction=max_frac)
+
+
+def _steps_before_leave(win_counts: deque[int], n_win: int, s: SwitchSettings) -> int:
+    """Fewest micro steps after which the switch-back test can pass (>= 1), from the window.
+
+    New steps fire >= 0 neurons: a step firing f_sync * n or more stays in the window until it
+    is pushed out, and the windowed sum falls at most by the counts pushed out. Running that
+    many steps in one call changes nothing (a particle run split anywhere is bitwise the same)
+    but saves a call per step while a burst leaves the window.
+    """
+    counts = list(win_counts)
+    base = n_win - len(counts)  # steps before the oldest count is pushed out
+    need = max(1, base)  # the window must also be full
+    big = [i for i, c in enumerate(counts) if c >= s.f_sync * s.n]
+    if big:
+        need = max(need, base + big[-1] + 1)
+    scale = n_win * s.n * s.dt_micro  # as in the test itself
+    remaining = sum(counts)
+    dropped = 0
+    while dropped < len(counts) and remaining / scale >= s.n_down:
+        remaining -= counts[dropped]
+        dropped += 1
+    return max(need, base + dropped)
 
 
 def _steps_left(t: float, t_end: float, dt: float) -> int:
@@ -483,12 +536,14 @@ def _warm_up() -> None:
 
 
 def _macro_adapter(stepper: FokkerPlanckStepper, n_up: float) -> MacroAdvance:
-    def advance(p: np.ndarray, rate: float, t: float, k: int
-                ) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+    def advance(p: np.ndarray, rate: float, t: float, k: int, every: int
+                ) -> tuple[np.ndarray, float, np.ndarray, np.ndarray, np.ndarray]:
         q = p.copy()  # the stepper works in place; the caller keeps p for its ring buffer
+        snaps = np.empty((-(-k // every), q.size))
         # Stopping at n_up saves the steps after a crossing, which the rollback discards anyway.
-        rates = stepper.advance(q, rate, t, k, rate_cap=n_up)
-        return q, float(rates[-1]), rates, stepper.spikes_per_step(rate, rates)
+        rates = stepper.advance(q, rate, t, k, rate_cap=n_up, snapshots=snaps, every=every)
+        done = -(-rates.size // every)
+        return q, float(rates[-1]), rates, stepper.spikes_per_step(rate, rates), snaps[:done]
     return advance
 
 
