@@ -159,11 +159,15 @@ def _em_parallel(v, kick, states, drive, dt, sq, inv_adt, v_f, bridge, cand_thr,
                   cand_idx, cand_v, m_blk, k0_blk, vold[blk], flags[blk], nflag[blk])
 
 
-@njit(cache=True)
-def _scratch(nb):
-    """Per-block scratch of _em_block: voltages before the step, flags, chunk flag counts."""
-    return (np.empty((nb, BLOCK)), np.zeros((nb, 2, BLOCK // 2 + 8), np.uint8),
-            np.zeros((nb, _N_FLAGS), np.int64))
+def work_arrays(n, parallel):
+    """Scratch of the particle kernels for n neurons: candidate indices and voltages, per-block
+    candidate and primary counts, and _em_block's voltages before the step, flags and chunk flag
+    counts (one set per block when the blocks run on threads, else one)."""
+    nb = n_blocks(n)
+    nw = nb if parallel else 1
+    return (np.empty(n, np.int64), np.empty(n), np.zeros(nb, np.int64), np.zeros(nb, np.int64),
+            np.empty((nw, BLOCK)), np.zeros((nw, 2, BLOCK // 2 + 8), np.uint8),
+            np.zeros((nw, _N_FLAGS), np.int64))
 
 
 @njit(cache=True, inline="always")
@@ -233,7 +237,8 @@ def _finish_step(v, step, b, v_f, v_r, resolve, integral_reset, cand_idx, cand_v
 
 @njit(cache=True)
 def particle_steps(v, states, currents, dt, a, b, v_f, v_r, cascade, bridge, integral_reset,
-                   counts, primary, n_record, rec_idx, rec_step, rec_n, step0, k_prev):
+                   counts, primary, n_record, rec_idx, rec_step, rec_n, step0, k_prev, cand_idx,
+                   cand_v, m_blk, k0_blk, vold, flags, nflag):
     """Advance the voltages ``v`` (float64[n], in place) by ``currents.size`` steps of dt.
 
     states    uint64[n_blocks(n), 2]: the SplitMix64 positions (main, aux) of each block of BLOCK
@@ -250,6 +255,8 @@ def particle_steps(v, states, currents, dt, a, b, v_f, v_r, cascade, bridge, int
     k_prev    k* of the step before the first (0 at the start of a run): it sizes the first
               step's cascade candidates (see _CAND_MIN), so a run split into many calls scans
               no more than one call would. Any value gives the same result, only the cost differs.
+    cand_idx .. nflag  scratch from :func:`work_arrays` (kept by the caller: a run split into
+              many calls allocates, and page-faults, it once).
 
     The common kick b k*/N of a step is applied lazily at the start of the next step's pass over
     the neurons (fired neurons are stored kick-compensated), so each step reads and writes ``v``
@@ -259,12 +266,7 @@ def particle_steps(v, states, currents, dt, a, b, v_f, v_r, cascade, bridge, int
     sq = math.sqrt(2.0 * a * dt)
     inv_adt = 1.0 / (a * dt)
     resolve = cascade and b > 0.0
-    cand_idx = np.empty(n, np.int64)
-    cand_v = np.empty(n)
     nb = states.shape[0]
-    m_blk = np.zeros(nb, np.int64)
-    k0_blk = np.zeros(nb, np.int64)
-    vold, flags, nflag = _scratch(nb)
     kick = 0.0
     for step in range(currents.size):
         k_max, cand_thr = _candidate_bound(resolve, k_prev, b, n, v_f)
@@ -284,18 +286,12 @@ def particle_steps(v, states, currents, dt, a, b, v_f, v_r, cascade, bridge, int
 @njit(cache=True)
 def particle_steps_parallel(v, states, currents, dt, a, b, v_f, v_r, cascade, bridge,
                             integral_reset, counts, primary, n_record, rec_idx, rec_step, rec_n,
-                            step0, k_prev):
+                            step0, k_prev, cand_idx, cand_v, m_blk, k0_blk, vold, flags, nflag):
     """:func:`particle_steps` with each step's blocks on numba's threads: bitwise the same."""
     n = v.size
     sq = math.sqrt(2.0 * a * dt)
     inv_adt = 1.0 / (a * dt)
     resolve = cascade and b > 0.0
-    cand_idx = np.empty(n, np.int64)
-    cand_v = np.empty(n)
-    nb = states.shape[0]
-    m_blk = np.zeros(nb, np.int64)
-    k0_blk = np.zeros(nb, np.int64)
-    vold, flags, nflag = _scratch(nb)
     kick = 0.0
     for step in range(currents.size):
         k_max, cand_thr = _candidate_bound(resolve, k_prev, b, n, v_f)

@@ -18,7 +18,7 @@ from ..params import check_choice, check_int, check_positive, check_real, check_
 from ..progress import chunk_bounds, progress_bar
 from ..seeding import streams
 from . import _rng
-from ._kernels import n_blocks, particle_steps, particle_steps_parallel
+from ._kernels import n_blocks, particle_steps, particle_steps_parallel, work_arrays
 from .initial import initial_voltages
 from .params import NLIFParams, step_currents
 
@@ -68,6 +68,7 @@ class ParticleSystem:
         else:
             self.state = _rng.seed_states(check_int("rng_state", rng_state, lo=0), nb)
         self.parallel = bool(threads)
+        self._work = work_arrays(v.size, self.parallel)
         self.cascade = bool(cascade)
         self.bridge = bool(bridge)
         self.reset = check_choice("reset", reset, RESETS)
@@ -107,7 +108,7 @@ class ParticleSystem:
         kernel(self.v, self.state, currents, self.dt, p.a, p.b, p.v_f, p.v_r,
                        self.cascade, self.bridge, self.reset == "integral", counts, primary,
                        self.n_record, self.rec_idx, self.rec_step, self.rec_n, self.steps_done,
-                       self.last_count)
+                       self.last_count, *self._work)
         self.steps_done += n_steps
         if n_steps:
             self.last_count = int(counts[-1])
