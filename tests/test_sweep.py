@@ -490,3 +490,45 @@ def test_markov_bifurcation_example_from_a_store(tmp_path, cluster):
     from spikereduce.markov.figures import bifurcation_figure
 
     assert len(bifurcation_figure(bif).axes) == 3
+
+
+def test_workers_that_see_the_store_write_their_points_themselves(tmp_path, cluster, monkeypatch):
+    # A local cluster shares the file system: the client only renames and marks, so its own
+    # write path is never taken; the numbers equal those of client-side writes.
+    from spikereduce import sweep as sweep_mod
+
+    _, client = cluster
+    run_sweep(_cfg(), GRID, tmp_path / "client.zarr", client=client)  # reference, either path
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the client wrote a point")
+
+    monkeypatch.setattr(sweep_mod.SweepStore, "write_point", refuse)
+    result = run_sweep(_cfg(), GRID, tmp_path / "workers.zarr", client=client)
+    assert result.computed == 8
+    assert not [p for p in (tmp_path / "workers.zarr" / "points").iterdir()
+                if p.name.endswith(".tmp")]
+    _assert_same_numbers(open_sweep(tmp_path / "workers.zarr"),
+                         open_sweep(tmp_path / "client.zarr"))
+
+
+def test_workers_that_do_not_see_the_store_send_their_points_back(tmp_path, cluster,
+                                                                   monkeypatch):
+    from spikereduce import sweep as sweep_mod
+
+    _, client = cluster
+
+    class Elsewhere:  # workers on other machines: the probe file is not there for them
+        def run(self, func, *args):
+            return {"tcp://elsewhere:1": None}
+
+    store = sweep_mod.SweepStore(tmp_path / "s.zarr")
+    store.points.mkdir(parents=True)
+    assert not sweep_mod._workers_share_store(Elsewhere(), store)
+    assert sweep_mod._workers_share_store(client, store)
+    assert list(store.points.iterdir()) == []  # the probe is gone
+    monkeypatch.setattr(sweep_mod, "_workers_share_store", lambda client, store: False)
+    result = run_sweep(_cfg(), GRID, tmp_path / "back.zarr", client=client)
+    assert result.computed == 8
+    run_sweep(_cfg(), GRID, tmp_path / "local.zarr", client=client)
+    _assert_same_numbers(open_sweep(tmp_path / "back.zarr"), open_sweep(tmp_path / "local.zarr"))

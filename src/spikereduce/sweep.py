@@ -385,11 +385,33 @@ class SweepStore:
     def write_point(self, index: int, ds: xr.Dataset, *, fingerprint: str, seed: int,
                     wall_s: float, run_id: str) -> None:
         """Write one point: data to a temporary folder, rename into place, then the marker."""
-        final = self.data_path(index)
-        tmp = self.points / f".{final.name}.{uuid.uuid4().hex}.tmp"
+        tmp, checksum = self.write_temporary(index, ds)
+        self.commit_point(index, tmp, checksum, fingerprint=fingerprint, seed=seed,
+                          wall_s=wall_s, run_id=run_id)
+
+    def write_temporary(self, index: int, ds: xr.Dataset) -> tuple[Path, str]:
+        """Write a point's data to a fresh hidden folder beside its final place (a reader or
+        :meth:`scan` ignores it; ``scan(clean=True)`` removes it if it is never committed).
+        Returns the folder and the data's checksum. Safe to call from any process that sees
+        the store, e.g. the Dask worker that computed the point."""
+        tmp = self.points / f".{_point_name(index)}.{uuid.uuid4().hex}.tmp"
         ds = sanitized(ds, drop_encoding=True)
         try:
             ds.to_zarr(tmp, mode="w", consolidated=True, zarr_format=2)
+        except BaseException:
+            _remove(tmp)
+            raise
+        return tmp, _checksum(ds)
+
+    def commit_point(self, index: int, tmp: Path, checksum: str, *, fingerprint: str,
+                     seed: int, wall_s: float, run_id: str) -> None:
+        """Rename a written point into place, then write its marker (which makes it count)."""
+        final = self.data_path(index)
+        if tmp.parent.resolve() != self.points.resolve() or \
+                not tmp.name.startswith(f".{final.name}."):
+            raise ConfigError(f"sweep store {self.path}: {tmp} is not a temporary folder of "
+                              f"point {index}")
+        try:
             if final.exists():
                 _remove(final)
             os.replace(tmp, final)
@@ -398,7 +420,7 @@ class SweepStore:
             raise
         marker = {"index": index, "fingerprint": fingerprint, "seed": seed,
                   "wall_s": wall_s, "finished": _now(), "run_id": run_id,
-                  "checksum": _checksum(ds)}
+                  "checksum": checksum}
         atomic_write_bytes(self.marker_path(index), json.dumps(marker).encode())
 
     def read_point(self, index: int) -> xr.Dataset:
@@ -460,11 +482,16 @@ def _checksum(ds: xr.Dataset) -> str:
 # --- running -------------------------------------------------------------------------------------
 
 
-def _compute_point(run: Callable[[RunConfig], Any], cfg: RunConfig) -> tuple[Any, float]:
+def _compute_point(run: Callable[[RunConfig], Any], cfg: RunConfig,
+                   write_to: tuple[str, int] | None = None) -> tuple[Any, float]:
     """Runs on a Dask worker: one point of the sweep, with its wall time (s).
 
-    The library's own errors come back as data: their constructors take other arguments than
-    their message, so they do not survive pickling back to the client as exceptions.
+    With ``write_to = (store path, index)`` the worker writes the data itself into a temporary
+    folder of the store and returns a :class:`_Written` for the client to commit: the data never
+    travel through the scheduler, and their encoding costs the worker's core rather than the
+    client's. The library's own errors come back as data: their constructors take other
+    arguments than their message, so they do not survive pickling back to the client as
+    exceptions.
     """
     t0 = time.perf_counter()
     try:
@@ -474,7 +501,41 @@ def _compute_point(run: Callable[[RunConfig], Any], cfg: RunConfig) -> tuple[Any
     if not isinstance(ds, xr.Dataset):
         return _Failure("ConfigError", f"{cfg.family}/{cfg.model}: the run entry returned "
                         f"{type(ds).__name__}, not an xarray.Dataset; it cannot be swept"), 0.0
-    return ds, time.perf_counter() - t0
+    wall = time.perf_counter() - t0
+    if write_to is None:
+        return ds, wall
+    tmp, checksum = SweepStore(write_to[0]).write_temporary(write_to[1], ds)
+    return _Written(str(tmp), checksum), wall
+
+
+@dataclass(frozen=True)
+class _Written:
+    """A point that its worker wrote into a temporary folder of the store."""
+
+    tmp: str
+    checksum: str
+
+
+def _workers_share_store(client: Any, store: SweepStore) -> bool:
+    """Whether every worker of ``client`` sees the store's folder (a local cluster, or a shared
+    file system): the client writes a random token there and each worker must read it back."""
+    token = uuid.uuid4().hex
+    probe = store.points.resolve() / f".probe.{token}.tmp"
+    try:
+        probe.write_text(token, encoding="utf-8")
+        seen = client.run(_read_text, str(probe))
+    except Exception:  # no worker yet, a worker that cannot import us: write on the client
+        return False
+    finally:
+        probe.unlink(missing_ok=True)
+    return bool(seen) and all(v == token for v in seen.values())
+
+
+def _read_text(path: str) -> str | None:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -604,10 +665,14 @@ def _run_locked(plan: SweepPlan, entry: Any, sweep_store: SweepStore,
     computed = 0
     label = f"sweep {cfg.family}/{cfg.model}" + (f" ({len(done)} already done)" if done else "")
     try:
+        # Workers that see the store write their points themselves (see _compute_point).
+        local = _workers_share_store(client, sweep_store)
         for i in missing:
             # Lower indices first, so an interrupted sweep leaves a contiguous head of the grid.
-            futures.append(client.submit(_compute_point, entry.run, configs[i], pure=False,
-                                         key=f"spikereduce-point-{i}-{run_id}", priority=-i))
+            target = (str(sweep_store.path.resolve()), i) if local else None
+            futures.append(client.submit(_compute_point, entry.run, configs[i], target,
+                                         pure=False, key=f"spikereduce-point-{i}-{run_id}",
+                                         priority=-i))
         index_of = {f.key: i for f, i in zip(futures, missing, strict=True)}
         with progress_bar(len(missing), label, enabled=progress, unit="points") as bar:
             for future in as_completed(futures):
@@ -617,8 +682,13 @@ def _run_locked(plan: SweepPlan, entry: Any, sweep_store: SweepStore,
                 if isinstance(ds, _Failure):
                     where = ", ".join(f"{k}={v}" for k, v in plan.overrides(i).items())
                     raise ds.exception(f"sweep point {i} ({where})")
-                sweep_store.write_point(i, ds, fingerprint=manifest["fingerprint"],
-                                        seed=configs[i].seed, wall_s=wall, run_id=run_id)
+                if isinstance(ds, _Written):
+                    sweep_store.commit_point(i, Path(ds.tmp), ds.checksum,
+                                             fingerprint=manifest["fingerprint"],
+                                             seed=configs[i].seed, wall_s=wall, run_id=run_id)
+                else:
+                    sweep_store.write_point(i, ds, fingerprint=manifest["fingerprint"],
+                                            seed=configs[i].seed, wall_s=wall, run_id=run_id)
                 computed += 1
                 bar.update(computed)
                 if on_point is not None:
