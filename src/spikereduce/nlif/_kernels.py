@@ -400,10 +400,11 @@ def fp_steps(p, rate, currents, tau, h, a, b, k_r, z_grid, ez_grid, rate_cap, ra
     two independent dependency chains that the CPU overlaps, which halves the latency-bound
     Thomas sweep. It is stable because every row is diagonally dominant with margin 1 - tau
     (the rows of the drift-diffusion operator sum to -tau). Measured for n = 600 on the project
-    machine (2 shared cores, load ~10, CPU time): 4.1 us per step, against 5.4 us with the
-    Bernoulli coefficients computed by a branchy loop, 6.4 us for a one-sided fused Thomas loop
-    and ~50 us for a per-step scipy.linalg.solve_banded call (its Python overhead dominates at
-    this size; benchmarks/nlif.py measures it in-run).
+    machine: the solve takes 2.4 us with the recurrences carried in registers (3.1 us reading
+    each row's predecessor back from the arrays), the Bernoulli coefficients 0.2 us; a
+    division-free determinant recurrence was slower (3.2 us), and a per-step
+    scipy.linalg.solve_banded call takes ~50 us (its Python overhead dominates at this size;
+    benchmarks/nlif.py measures it in-run).
     """
     n = p.size
     lam = tau * a / (h * h)
@@ -433,35 +434,49 @@ def fp_steps(p, rate, currents, tau, h, a, b, k_r, z_grid, ez_grid, rate_cap, ra
         last = n - 1
         p[last] -= shift
         p[k_r] += shift
+        # The recurrences carry their last values in registers (c1, d1, c2, d2, x1, x2): read
+        # back from cp/dp/p they would wait for the store of the previous row on every row.
         diag = 1.0 + lam * bm[0]
-        cp[0] = -lam * bp[0] / diag
-        dp[0] = p[0] / diag
+        c1 = -lam * bp[0] / diag
+        d1 = p[0] / diag
+        cp[0] = c1
+        dp[0] = d1
         diag = 1.0 + lam * bp[last - 1]
-        cp[last] = -lam * bm[last - 1] / diag  # bottom sweep: multiplier of p_{i-1}
-        dp[last] = p[last] / diag
+        c2 = -lam * bm[last - 1] / diag  # bottom sweep: multiplier of p_{i-1}
+        d2 = p[last] / diag
+        cp[last] = c2
+        dp[last] = d2
         # Top sweep: rows 1..mid; bottom sweep: rows last-1 down to mid+1, in lockstep.
         for j in range(1, mid + 1):
             i = j
             low = -lam * bm[i - 1]
-            inv = 1.0 / (1.0 + lam * (bm[i] + bp[i - 1]) - low * cp[i - 1])
-            cp[i] = -lam * bp[i] * inv
-            dp[i] = (p[i] - low * dp[i - 1]) * inv
+            inv = 1.0 / (1.0 + lam * (bm[i] + bp[i - 1]) - low * c1)
+            c1 = -lam * bp[i] * inv
+            d1 = (p[i] - low * d1) * inv
+            cp[i] = c1
+            dp[i] = d1
             k = last - j
             if k > mid:
                 up = -lam * bp[k]
-                inv = 1.0 / (1.0 + lam * (bm[k] + bp[k - 1]) - up * cp[k + 1])
-                cp[k] = -lam * bm[k - 1] * inv
-                dp[k] = (p[k] - up * dp[k + 1]) * inv
+                inv = 1.0 / (1.0 + lam * (bm[k] + bp[k - 1]) - up * c2)
+                c2 = -lam * bm[k - 1] * inv
+                d2 = (p[k] - up * d2) * inv
+                cp[k] = c2
+                dp[k] = d2
         # p_mid = dp[mid] - cp[mid] p_{mid+1} and p_{mid+1} = dp[mid+1] - cp[mid+1] p_mid.
-        p[mid] = (dp[mid] - cp[mid] * dp[mid + 1]) / (1.0 - cp[mid] * cp[mid + 1])
-        p[mid + 1] = dp[mid + 1] - cp[mid + 1] * p[mid]
+        x1 = (dp[mid] - cp[mid] * dp[mid + 1]) / (1.0 - cp[mid] * cp[mid + 1])
+        x2 = dp[mid + 1] - cp[mid + 1] * x1
+        p[mid] = x1
+        p[mid + 1] = x2
         for j in range(1, max(mid + 1, n - mid - 1)):
             i = mid - j
             if i >= 0:
-                p[i] = dp[i] - cp[i] * p[i + 1]
+                x1 = dp[i] - cp[i] * x1
+                p[i] = x1
             k = mid + 1 + j
             if k < n:
-                p[k] = dp[k] - cp[k] * p[k - 1]
+                x2 = dp[k] - cp[k] * x2
+                p[k] = x2
         rate = a * p[last] / h
         rates_out[m] = rate
         if not (rate <= rate_cap):  # also catches NaN
