@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 from numba import njit, prange
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 from ._rng import FAST, GAMMA, aux_double, normal_pair
 
@@ -120,11 +121,15 @@ def _em_block(blk, v, kick, states, drive, dt, sq, inv_adt, v_f, bridge, cand_th
                 continue
             j1 = min((c + 1) * CHUNK, top)
             for w in range(c * CHUNK // 8, (j1 + 7) // 8):
-                if words[w] == 0:
-                    continue
-                for j in range(8 * w, min(8 * w + 8, j1)):
-                    if fl[j] == 0:
-                        continue
+                word = words[w]
+                # Set bytes in increasing order (flags are 0 or 1; bytes at or beyond j1 may
+                # hold another block's flags): the lowest set bit's byte is the next neuron.
+                while word != 0:
+                    byte = np.int64(trailing_zeros(word)) >> 3
+                    j = 8 * w + byte
+                    if j >= j1:
+                        break
+                    word &= ~(np.uint64(0xFF) << np.uint64(8 * byte))
                     o = j + half * h
                     vi = vold[o]
                     vt = v[lo + o]
