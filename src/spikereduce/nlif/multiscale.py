@@ -249,7 +249,8 @@ def run_switching(p0: np.ndarray, rate0: float, v: np.ndarray, v_f: float, t_max
             t0 = time.perf_counter()
             forced = s.force_micro is not None and forced_on - _EPS <= t_sw < forced_off
             # No switch is possible before the dwell (or the forced phase) ends: run up to then,
-            # or to the next density snapshot, in one call; afterwards test every step.
+            # or to the next density snapshot, in one call; afterwards run the fewest steps after
+            # which the test can pass (see _steps_before_leave), and test.
             t_free = forced_off if forced else t_sw + s.window
             if t < t_free - _EPS:
                 k = _steps_left(t, min(t_free, next_density, t_max), s.dt_micro)
