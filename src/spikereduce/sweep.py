@@ -666,10 +666,11 @@ def _run_locked(plan: SweepPlan, entry: Any, sweep_store: SweepStore,
     label = f"sweep {cfg.family}/{cfg.model}" + (f" ({len(done)} already done)" if done else "")
     try:
         # Workers that see the store write their points themselves (see _compute_point).
-        local = _workers_share_store(client, sweep_store)
+        root = str(sweep_store.path.resolve()) if _workers_share_store(client, sweep_store) \
+            else None
         for i in missing:
             # Lower indices first, so an interrupted sweep leaves a contiguous head of the grid.
-            target = (str(sweep_store.path.resolve()), i) if local else None
+            target = (root, i) if root is not None else None
             futures.append(client.submit(_compute_point, entry.run, configs[i], target,
                                          pure=False, key=f"spikereduce-point-{i}-{run_id}",
                                          priority=-i))
