@@ -584,8 +584,11 @@ def _local_client(workers: int) -> tuple[Any, Any]:
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
     try:
         # One thread per worker process, and numba pinned to it: the points are the parallelism.
+        # Logs below CRITICAL stay quiet: a point's failure reaches the client as its result,
+        # and a shutdown after Ctrl-C can race a worker's heartbeat against the closing
+        # scheduler, which dask logs as an ERROR with a traceback on the user's terminal.
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=":0", silence_logs=40,
+                               dashboard_address=":0", silence_logs=50,
                                env={"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"})
     finally:
         if main:
