@@ -699,7 +699,10 @@ def _run_locked(plan: SweepPlan, entry: Any, sweep_store: SweepStore,
                     on_point(len(done) + computed, plan.n_points)
     except KeyboardInterrupt:
         _cancel(client, futures)
-        raise SweepInterrupted(sweep_store.path, len(done) + computed, plan.n_points) from None
+        # Count the markers rather than trust ``computed``: the interrupt may land between a
+        # point's marker and the count that follows it.
+        finished = len(sweep_store.scan(manifest))
+        raise SweepInterrupted(sweep_store.path, finished, plan.n_points) from None
     except BaseException:
         _cancel(client, futures)
         raise
