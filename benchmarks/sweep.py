@@ -25,7 +25,7 @@ from _common import emit, log  # noqa: E402
 from spikereduce import registry  # noqa: E402
 from spikereduce.config import RunConfig  # noqa: E402
 from spikereduce.io import make_dataset  # noqa: E402
-from spikereduce.seeding import streams  # noqa: E402
+from spikereduce.rng import streams  # noqa: E402
 from spikereduce.sweep import run_sweep  # noqa: E402
 
 
@@ -33,7 +33,7 @@ def cpu_toy(cfg: RunConfig):
     """A logistic-map orbit in pure Python: CPU-bound, deterministic given the seed."""
     steps = int(cfg.options.get("steps", 2_000_000))
     r = float(cfg.params.get("r", 3.7))
-    x = float(streams(cfg.seed).numpy.uniform(0.1, 0.9))
+    x = float(streams(cfg.seed).generator("initial").uniform(0.1, 0.9))
     total = 0.0
     for _ in range(steps):
         x = r * x * (1.0 - x)

@@ -37,7 +37,7 @@ TOY_SRC = textwrap.dedent('''
     import numpy as np
     from spikereduce.errors import NumericalError, ParameterError
     from spikereduce.io import make_dataset
-    from spikereduce.seeding import streams
+    from spikereduce.rng import streams
 
     def toy_run(cfg):
         a = float(cfg.params.get("a", 1.0))
@@ -48,7 +48,7 @@ TOY_SRC = textwrap.dedent('''
             raise NumericalError("toy blew up", time=0.5)
         opts = dict(cfg.options)
         n = int(opts.get("n", 8))
-        rng = streams(cfg.seed).numpy
+        rng = streams(cfg.seed).generator("initial")
         t = np.arange(n) * 0.5
         x = a * np.sin(t) + b + rng.normal(size=n)
         events = np.sort(rng.uniform(0, t[-1], int(2 + 3 * a)))

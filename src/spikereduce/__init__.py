@@ -1,7 +1,7 @@
 """spikereduce: finite spiking networks side by side with the equations they reduce to.
 
 Families live in subpackages (``spikereduce.markov``, ``.avalanche``, ``.nlif``, ``.balanced``);
-shared machinery in ``errors``, ``params``, ``seeding``, ``progress``, ``io``, ``plot``.
+shared machinery in ``errors``, ``params``, ``rng``, ``progress``, ``io``, ``plot``.
 """
 
 from importlib import import_module

@@ -42,7 +42,7 @@ from .config import RunConfig, parse_value
 from .errors import ConfigError, NumericalError, ParameterError, SpikeReduceError
 from .io import atomic_write_bytes, clean_attrs, sanitized
 from .params import check_int, check_seed
-from .seeding import seed_sequence
+from .rng import derive_seed
 
 MANIFEST = "sweep.json"
 LOCK = ".lock"
@@ -147,12 +147,9 @@ def _as_params(grid: Sequence[SweepParam | str]) -> list[SweepParam]:
 
 
 def point_seed(seed: int, index: int) -> int:
-    """The seed of sweep point ``index``: a 32-bit integer from ``seed_sequence(seed, index)``.
-
-    Depends only on (seed, index), so a point's result is the same whichever worker computes it
-    and in whatever order.
-    """
-    return int(seed_sequence(seed, index).generate_state(1, dtype=np.uint32)[0])
+    """The seed of sweep point ``index``: :func:`spikereduce.rng.derive_seed` of the sweep's
+    seed, so a point's result is the same whichever worker computes it, in whatever order."""
+    return derive_seed(seed, index)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from spikereduce.avalanche import (
 from spikereduce.avalanche import _kernels_sim as K
 from spikereduce.avalanche.analysis import chi_square
 from spikereduce.avalanche.simulate import _representation, stationary_state
+from spikereduce.rng import streams
 
 P_NONUNIFORM = np.array([0.4, 0.05, 0.1, 0.2, 0.15, 0.1])
 
@@ -36,11 +37,11 @@ def test_chunked_run_equals_single_chunk():
     """A long run goes through the kernel in 20 chunks; the numba stream must continue."""
     W = weights.homogeneous(10, 0.8)
     long = simulate(W, 200_000, seed=3, record_assemblies=False)
-    st = __import__("spikereduce.seeding", fromlist=["streams"]).streams(3)
-    u = stationary_state(W, st.numpy)
+    st = streams(3)
+    u = stationary_state(W, st.generator("initial"))
     rep = _representation(W)
     one = K.simulate_kernel(*rep, u, np.cumsum(np.full(10, 0.1)), True, 0.2, True, 200_000,
-                            st.kernel_seed, False)
+                            st.state("drive"), False)
     np.testing.assert_array_equal(long.sizes, one[0])
 
 
@@ -53,8 +54,10 @@ def test_dense_and_sparse_kernels_agree_bitwise():
     indptr, indices, data = __import__("spikereduce.avalanche.simulate", fromlist=["x"])._csr_out(W)
     sparse = (False, np.zeros((1, 1)), indptr, indices, data)
     cum = np.cumsum(np.full(25, 1 / 25))
-    out_d = K.simulate_kernel(*dense, u0.copy(), cum, True, 0.1, True, 20_000, 7, True)
-    out_s = K.simulate_kernel(*sparse, u0.copy(), cum, True, 0.1, True, 20_000, 7, True)
+    out_d = K.simulate_kernel(*dense, u0.copy(), cum, True, 0.1, True, 20_000,
+                              streams(7).state("drive"), True)
+    out_s = K.simulate_kernel(*sparse, u0.copy(), cum, True, 0.1, True, 20_000,
+                              streams(7).state("drive"), True)
     for x, y in zip(out_d[:4], out_s[:4], strict=True):
         np.testing.assert_array_equal(x, y)
 
@@ -65,7 +68,7 @@ def test_kernel_reports_a_unit_firing_twice():
     W = weights.homogeneous(8, 0.9)
     u = stationary_state(W, np.random.default_rng(0))
     out = K.simulate_kernel(*_representation(W), u, np.cumsum(np.full(8, 1 / 8)), True, 0.2,
-                            False, 200_000, 1, False)
+                            False, 200_000, streams(1).state("drive"), False)
     assert out[5] == K.REFIRED
 
 

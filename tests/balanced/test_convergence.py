@@ -11,6 +11,7 @@ from spikereduce.balanced.convergence import convergence_study, fit_slope, poole
 from spikereduce.balanced.figures import convergence_figure
 from spikereduce.balanced.params import REFERENCE_START
 from spikereduce.errors import ParameterError
+from spikereduce.rng import derive_seed
 
 B = reference_set("B")
 Y0 = balanced_initial(B, *REFERENCE_START)
@@ -106,7 +107,7 @@ def test_t11_time_step_robustness():
     lim = solve_limit(B, Y0, 4.0, t_eval=times)
     err = {}
     for dt in (1e-3, 2.5e-4):
-        runs = [simulate_network(B, 2000, 4.0, y0=Y0, dt=dt, seed=23, index=k)
+        runs = [simulate_network(B, 2000, 4.0, y0=Y0, dt=dt, seed=derive_seed(23, k))
                 for k in range(6)]
         err[dt] = np.array([[np.mean(ds[key].sel(time=times, method="nearest").values
                                      - lim[key].values)

@@ -97,8 +97,9 @@ def test_raster_matches_population_counts():
 
 
 def test_refractory_neurons_do_not_fire():
-    # tau_r huge: a neuron fires at most once in a 50 ms run
-    ds = simulate_network(MarkovParams(tau_r=1e6), 50.0, seed=1)
+    # tau_r huge: a neuron fires at most once in a 50 ms run (exit probability 1e-10 per
+    # neuron-step: ~2e-5 expected exits; at tau_r = 1e6 it would be ~0.02)
+    ds = simulate_network(MarkovParams(tau_r=1e9), 50.0, seed=1)
     ids = ds.spike_neuron.values
     assert ids.size > 0 and np.unique(ids).size == ids.size
 
@@ -160,9 +161,8 @@ def test_network_refuses_bad_t_max_and_params():
 
 def test_chunked_run_equals_one_chunk_run():
     # the progress loop runs the kernel in 50 chunks; RNG state must carry over exactly
-    from spikereduce.markov.network import _snn_chunk
-    from spikereduce.rng import seed_state
-    from spikereduce.seeding import streams
+    from spikereduce.markov._kernels import snn_chunk
+    from spikereduce.rng import streams
 
     p = MarkovParams()
     ds = simulate_network(p, 50.0, seed=9)
@@ -175,11 +175,10 @@ def test_chunked_run_equals_one_chunk_run():
     hbar, refr = np.zeros((n_steps, 4)), np.zeros((n_steps, 2), dtype=np.int64)
     vhist = np.zeros((n_steps, 2, p.n_bins), dtype=np.int32)
     sp_step, sp_id = np.empty(n * n_steps, np.int64), np.empty(n * n_steps, np.int32)
-    k = _snn_chunk(0, n_steps, st.kernel_seed, True, seed_state(st.kernel_seed), np.zeros(2),
-                   p.n_e, v, ref,
-                   h_e, h_i, np.zeros((1, 1), dtype=np.bool_), False, p.lam, p.M, p.Mr, p.tau_m,
-                   tau, prob, s, p.tau_r, 0.1, False, -40.0, p.v_bin, spikes, hbar, refr, vhist,
-                   sp_step, sp_id)
+    k = snn_chunk(0, n_steps, st.state("network"), np.zeros(2), p.n_e, v, ref, h_e, h_i,
+                  np.zeros((1, 1), dtype=np.bool_), False, p.lam, p.M, p.Mr, p.tau_m, tau, prob,
+                  s, p.tau_r, 0.1, False, -40.0, p.v_bin, spikes, hbar, refr, vhist, sp_step,
+                  sp_id)
     assert np.array_equal(ds.rate_E.values, spikes[:, 0] / 0.1)
     assert np.array_equal(ds.H_EI.values, hbar[:, 1])
     assert np.array_equal(ds.spike_neuron.values, sp_id[:k])
@@ -189,23 +188,23 @@ def test_chunked_run_equals_one_chunk_run():
 def test_inversion_samplers_match_their_distributions():
     from scipy import stats
 
-    from spikereduce.markov.network import _binomial_cdf, _draw_binomial, _draw_poisson
-    from spikereduce.rng import seed_state
+    from spikereduce.markov._kernels import binomial_cdf, draw_binomial, draw_poisson
+    from spikereduce.rng import streams
 
-    rng = seed_state(11)
+    rng = streams(11).state("network")
     cdf = np.zeros((1, 41))
-    assert _binomial_cdf(40, 0.8, cdf, 0)
-    draws = np.array([_draw_binomial(rng, 40, 0.8, cdf, 0, True) for _ in range(20000)])
+    assert binomial_cdf(40, 0.8, cdf, 0)
+    draws = np.array([draw_binomial(rng, 40, 0.8, cdf, 0, True) for _ in range(20000)])
     # mean 32, sd 2.53: s.e. of the mean 0.018 -> 0.08 is a >4σ band
     assert draws.mean() == pytest.approx(32.0, abs=0.08)
     assert draws.var() == pytest.approx(6.4, rel=0.05)
-    _binomial_cdf(5, 1.0, cdf, 0)
-    assert _draw_binomial(rng, 5, 1.0, cdf, 0, True) == 5
-    _binomial_cdf(5, 0.0, cdf, 0)
-    assert _draw_binomial(rng, 5, 0.0, cdf, 0, True) == 0
+    binomial_cdf(5, 1.0, cdf, 0)
+    assert draw_binomial(rng, 5, 1.0, cdf, 0, True) == 5
+    binomial_cdf(5, 0.0, cdf, 0)
+    assert draw_binomial(rng, 5, 0.0, cdf, 0, True) == 0
     lam_unit = 0.1 / 1.4
     table = np.exp(-np.arange(4096) * lam_unit)[None, :]
-    pois = np.array([_draw_poisson(rng, 20, table, 0, lam_unit) for _ in range(20000)])
+    pois = np.array([draw_poisson(rng, 20, table, 0, lam_unit) for _ in range(20000)])
     lam = 20 * lam_unit
     counts = np.bincount(pois, minlength=8)[:8]
     expected = 20000 * stats.poisson.pmf(np.arange(8), lam)

@@ -2,15 +2,12 @@
 
 import numpy as np
 import pytest
-from numba import njit
-from scipy import stats
 
 from spikereduce.errors import ParameterError
 from spikereduce.nlif import (
     NLIFParams,
     ParticleSystem,
     Pulse,
-    _rng,
     gaussian_density,
     simulate_particles,
 )
@@ -206,62 +203,6 @@ def test_inhibition_and_inputs_run():
     # fire within 0.02, against ~0.3 % without it.
     assert burst(Pulse(amplitude=100.0, start=0.5, stop=0.51)) > 0.1
     assert burst(0.0) < 0.02
-
-
-def test_rng_normals_are_standard():
-    x = np.empty(2_000_001)  # odd: the unpaired last normal of a block too
-    _rng.fill_normal(x, _rng.seed_state(4))
-    sd_mean = 1 / np.sqrt(x.size)
-    assert abs(x.mean()) < 4 * sd_mean and abs(x.var() - 1) < 4 * np.sqrt(2) * sd_mean
-    # Tail mass 2 Phi(-4) = 6.33e-5, 4-sigma band; and the whole law by Kolmogorov-Smirnov.
-    tail = (np.abs(x) > 4.0).mean()
-    assert abs(tail - 6.334e-5) < 4 * np.sqrt(6.334e-5 / x.size)
-    assert stats.kstest(x, "norm").pvalue > 1e-3
-    # The two halves of a pair are independent (Box-Muller): no correlation between them.
-    h = (x.size + 1) // 2
-    assert abs(np.corrcoef(x[:x.size - h], x[h:])[0, 1]) < 4 / np.sqrt(x.size - h)
-
-
-def test_rng_box_muller_functions_are_accurate_to_a_few_ulp():
-    rng = np.random.default_rng(0)
-    k = rng.integers(0, 2**53, 200_000, dtype=np.int64)
-    k[:3] = [0, 2**52, 2**53 - 1]
-    r = (k.astype(np.uint64) << np.uint64(11)) | rng.integers(0, 2048, k.size).astype(np.uint64)
-    got = _apply(_rng.neg2log_unit, r)
-    expected = -2.0 * np.log(1.0 - k / 2.0**53)
-    ok = expected != 0
-    assert np.all(np.abs(got - expected)[ok] <= 1e-15 * np.abs(expected[ok]))
-    bits = rng.integers(0, 2**63, 200_000, dtype=np.int64).astype(np.uint64) * np.uint64(2)
-    x, y = _apply(_rng.unit_circle, bits, pair=True)
-    phi = ((bits << np.uint64(3)) >> np.uint64(11)).astype(float) * (np.pi / 4 / 2.0**53)
-    swap = (bits >> np.uint64(63)) != 0
-    xe = np.where(swap, np.sin(phi), np.cos(phi))
-    ye = np.where(swap, np.cos(phi), np.sin(phi))
-    xe = np.where((bits >> np.uint64(62)) & np.uint64(1), -xe, xe)
-    ye = np.where((bits >> np.uint64(61)) & np.uint64(1), -ye, ye)
-    assert np.abs(x - xe).max() < 3e-16 and np.abs(y - ye).max() < 3e-16
-
-
-@njit
-def _apply_scalar(f, r, out):
-    for i in range(r.size):
-        out[i] = f(r[i])
-
-
-@njit
-def _apply_pair(f, r, out_x, out_y):
-    for i in range(r.size):
-        out_x[i], out_y[i] = f(r[i])
-
-
-def _apply(f, r, pair=False):
-    if pair:
-        x, y = np.empty(r.size), np.empty(r.size)
-        _apply_pair(f, r, x, y)
-        return x, y
-    out = np.empty(r.size)
-    _apply_scalar(f, r, out)
-    return out
 
 
 @pytest.mark.slow

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..rng.generators import randint, uniform
+
 # status codes returned by the kernels
 OK = 0
 REFIRED = 1  # a unit fired twice in one avalanche: the drive or weights violate A1/A2
@@ -119,22 +121,21 @@ def _append(units, used, buf, size):
 
 
 @njit(cache=True)
-def _draw(cum):
-    i = np.searchsorted(cum, np.random.random(), side="right")
+def _draw(cum, rng):
+    """A unit drawn from the cumulative distribution ``cum`` (inversion)."""
+    i = np.searchsorted(cum, uniform(rng, 0), side="right")
     return min(i, cum.shape[0] - 1)
 
 
 @njit(cache=True)
-def simulate_kernel(dense, WT, indptr, indices, data, u, cum_p, uniform, delta, random_amp,
-                    n_av, seed, record):
+def simulate_kernel(dense, WT, indptr, indices, data, u, cum_p, uniform_p, delta, random_amp,
+                    n_av, rng, record):
     """Drive one unit per step until ``n_av`` avalanches have occurred (spec §1.2).
 
-    ``seed >= 0`` seeds numba's generator (first chunk only; later chunks continue its stream).
+    ``rng`` is the generator position (uint64[1], advanced in place: chunks continue it).
     Returns sizes, durations, start units, the spikes of all avalanches in firing order (if
     ``record``), the number of drive steps and a status code.
     """
-    if seed >= 0:
-        np.random.seed(seed)
     N = u.shape[0]
     sizes = np.empty(n_av, dtype=np.int32)
     durs = np.empty(n_av, dtype=np.int32)
@@ -151,12 +152,12 @@ def simulate_kernel(dense, WT, indptr, indices, data, u, cum_p, uniform, delta, 
     a = 0
     while a < n_av:
         steps += 1
-        if uniform:
-            i = np.random.randint(0, N)
+        if uniform_p:
+            i = randint(rng, 0, N)
         else:
-            i = _draw(cum_p)
+            i = _draw(cum_p, rng)
         if random_amp:
-            u[i] += delta * np.random.random()
+            u[i] += delta * uniform(rng, 0)
         else:
             u[i] += delta
         if u[i] < 1.0:
@@ -239,16 +240,15 @@ REJECTION = 1
 
 
 @njit(cache=True)
-def sampler_kernel(W, WT, cum, delta, random_amp, n_av, seed, method):
+def sampler_kernel(W, WT, cum, delta, random_amp, n_av, rng, method):
     """Exact i.i.d. avalanches (spec §2.8).
 
     ``TORUS``: x ~ U[0,1)^N, u = Relax((I - W)x + W1), then one drive step with unit ~ ``cum``;
     trials that trigger nothing are discarded. ``REJECTION``: start i ~ ``cum`` (built from
     p_i det((I-W)_{-i,-i})), u_{-i} uniform until it passes the burning test of the network
     without i, u_i = 1. Returns sizes, durations, starts, spikes in firing order, the number of
-    trials (state draws) and a status code.
+    trials (state draws) and a status code. ``rng``: the generator position (uint64[1]).
     """
-    np.random.seed(seed)
     N = W.shape[0]
     sizes = np.empty(n_av, dtype=np.int32)
     durs = np.empty(n_av, dtype=np.int32)
@@ -270,7 +270,7 @@ def sampler_kernel(W, WT, cum, delta, random_amp, n_av, seed, method):
         trials += 1
         if method == TORUS:
             for j in range(N):
-                x[j] = np.random.random()
+                x[j] = uniform(rng, 0)
             ncur = 0
             for j in range(N):
                 s = x[j]
@@ -282,15 +282,15 @@ def sampler_kernel(W, WT, cum, delta, random_amp, n_av, seed, method):
                     ncur += 1
             _generations(True, WT, dummy_i, dummy_i, dummy_f, u, cur, ncur, nxt, stamp, buf,
                          np.int64(1) << 62, dummy_i)
-            i = _draw(cum)
-            u[i] += delta * np.random.random() if random_amp else delta
+            i = _draw(cum, rng)
+            u[i] += delta * uniform(rng, 0) if random_amp else delta
             if u[i] < 1.0:
                 continue
         else:
-            i = _draw(cum)
+            i = _draw(cum, rng)
             while True:
                 for j in range(N):
-                    u[j] = np.random.random()
+                    u[j] = uniform(rng, 0)
                 u[i] = 0.0
                 if burning_test(W, u, i):
                     break

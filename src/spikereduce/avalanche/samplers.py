@@ -14,7 +14,7 @@ import numpy as np
 from ..errors import NumericalError
 from ..io import PhaseTimer
 from ..params import check_choice, check_int
-from ..seeding import streams
+from ..rng import streams
 from . import _kernels_sim as K
 from ._checks import as_delta, as_distribution, as_weights, dense
 from .simulate import AvalancheRecord
@@ -48,12 +48,13 @@ def sample_avalanches(W: Any, n_avalanches: int, *, method: str = "torus",
             cum = np.cumsum(pv)
             cum[-1] = 1.0
             out = K.sampler_kernel(Wd, WT, cum, d, bool(random_amplitude), n_av,
-                                   st.kernel_seed, K.TORUS)
+                                   st.state("sampler"), K.TORUS)
         else:
             w = pv * cofactors(Wd)
             cum = np.cumsum(w / w.sum())
             cum[-1] = 1.0
-            out = K.sampler_kernel(Wd, WT, cum, d, True, n_av, st.kernel_seed, K.REJECTION)
+            out = K.sampler_kernel(Wd, WT, cum, d, True, n_av, st.state("sampler"),
+                                   K.REJECTION)
     sizes, durs, starts, units, steps, status = out
     if status != K.OK:
         raise NumericalError("a unit fired twice within one avalanche (A1-A2 violated)")

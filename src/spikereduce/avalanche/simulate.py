@@ -19,7 +19,7 @@ from ..errors import NumericalError, ParameterError
 from ..io import PhaseTimer, make_dataset
 from ..params import check_int
 from ..progress import chunk_bounds, progress_bar
-from ..seeding import streams
+from ..rng import streams
 from . import _kernels_sim as K
 from ._checks import as_delta, as_distribution, as_weights
 
@@ -204,7 +204,7 @@ def simulate(W: Any, n_avalanches: int, *, delta: float | None = None, p: Any = 
         d = as_delta(delta, Wm)
         st = streams(seed)
         if u0 is None:
-            u = stationary_state(Wm, st.numpy)
+            u = stationary_state(Wm, st.generator("initial"))
         else:
             u = np.array(u0, dtype=np.float64).ravel()
             if u.size != N or not np.all(np.isfinite(u)) or np.any(u >= 1.0) or np.any(u < 0):
@@ -223,6 +223,7 @@ def simulate(W: Any, n_avalanches: int, *, delta: float | None = None, p: Any = 
     uniform = bool(np.all(pv == pv[0]))
     cum_p = np.cumsum(pv)
     cum_p[-1] = 1.0
+    rng = st.state("drive")
     parts = []
     n_steps = 0
     with progress_bar(n_av, "avalanches", enabled=progress, unit="points") as bar:
@@ -231,7 +232,7 @@ def simulate(W: Any, n_avalanches: int, *, delta: float | None = None, p: Any = 
             with timer("simulate" if c else "compile+simulate"):
                 out = K.simulate_kernel(dense, WT, indptr, indices, data, u, cum_p, uniform,
                                         d, bool(random_amplitude), b - a,
-                                        st.kernel_seed if c == 0 else -1,
+                                        rng,
                                         bool(record_assemblies))
             sizes, durs, starts, units, steps, status = out
             if status != K.OK:

@@ -11,8 +11,7 @@ import math
 import numpy as np
 from numba import njit
 
-from ..rng import seed_state as rng_state  # noqa: F401  (re-exported for network.py)
-from ..rng import uniform as _uniform
+from ..rng.generators import poisson, uniform
 
 _SQRT1_2 = 1.0 / math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -149,26 +148,12 @@ def _draw(kmin, m, pmf, cdf, guide, rs):
     Given the count, (u - cdf[i-1]) / pmf[i] is a fresh uniform: the self-edge thinning uses it,
     so a receiver needs one random number per presynaptic population.
     """
-    u = _uniform(rs)
+    u = uniform(rs, 0)
     i = guide[int(u * m)]
     while cdf[i] <= u:
         i += 1
     below = cdf[i - 1] if i > 0 else 0.0
     return kmin + i, i, u - below
-
-
-@njit(cache=True)
-def _small_poisson(mu, rs):
-    """Poisson(mu) by sequential inversion (cheap for the small per-neuron means of T9)."""
-    u = _uniform(rs)
-    p = math.exp(-mu)
-    acc = p
-    k = 0
-    while u >= acc and k < 10000:
-        k += 1
-        p *= mu / k
-        acc += p
-    return k
 
 
 @njit(cache=True)
@@ -230,7 +215,8 @@ def run_chunk(xE, xI, fE, fI, code, tab, pE, pI, nu, dt, step0, step1, stride, o
 
     pE, pI = (gamma, mu, lam, beta, h, w) per population. Records mean/variance statistics every
     ``stride`` steps into ``out`` and full states at ``snap_steps``. ``rs`` is the generator
-    state, carried between chunks so a chunked run equals a one-piece run bit for bit.
+    position (uint64[1], the run's "network" stream), carried between chunks so a chunked run
+    equals a one-piece run bit for bit.
     ``shared`` switches to the negative-control model of spec T9 (one spike train per
     presynaptic neuron seen by all its targets).
     """
@@ -268,8 +254,8 @@ def run_chunk(xE, xI, fE, fI, code, tab, pE, pI, nu, dt, step0, step1, stride, o
             cE = 0.0
             cI = 0.0
             for i in range(n):
-                fE[i] = _small_poisson(fE[i] * dt, rs)
-                fI[i] = _small_poisson(fI[i] * dt, rs)
+                fE[i] = poisson(rs, 0, fE[i] * dt)
+                fI[i] = poisson(rs, 0, fI[i] * dt)
                 cE += fE[i]
                 cI += fI[i]
             for i in range(n):

@@ -16,6 +16,7 @@ from ..errors import ParameterError
 from ..io import PhaseTimer, make_dataset
 from ..params import check_int, check_positive, check_real, check_seed
 from ..progress import progress_bar
+from ..rng import derive_seed
 from .limit import STATE, TIME_UNITS, _state, integrated_drift, solve_limit
 from .network import simulate_network
 from .params import BalancedParams
@@ -58,8 +59,8 @@ def convergence_study(params: BalancedParams, y0: Any, *,
     size has fewer replicates), the RMS over replicates and times ``rms_<stat>`` (dim n), the
     integrated common drift of the network ``drift`` and of the limit ``limit_drift`` (int c dt),
     and in attrs the fitted slopes ``slope_<stat>`` and the pooled slope ``slope_pooled``.
-    Replicate k of the whole study uses the seeding stream (seed, index=k), so any subset can be
-    rerun alone.
+    Replicate k of the whole study (counted over all sizes) runs with the seed
+    ``spikereduce.rng.derive_seed(seed, k)``, so any subset can be rerun alone.
     """
     if not isinstance(params, BalancedParams):
         raise ParameterError("params", type(params).__name__, "a BalancedParams")
@@ -92,8 +93,9 @@ def convergence_study(params: BalancedParams, y0: Any, *,
                                          unit="points") as bar:
         for i, n in enumerate(sizes):
             for r in range(counts[n]):
-                ds = simulate_network(params, n, t_max, y0=y, dt=dt, seed=seed, index=index,
-                                      record_dt=rec, progress=False)
+                ds = simulate_network(params, n, t_max, y0=y, dt=dt,
+                                      seed=derive_seed(seed, index), record_dt=rec,
+                                      progress=False)
                 index += 1
                 at = ds.sel(time=times, method="nearest")
                 for k in STATE:

@@ -17,7 +17,7 @@ from scipy.optimize import brentq
 from ..errors import NumericalError, ParameterError
 from ..io import PhaseTimer, make_dataset
 from ..params import check_choice, check_int, check_positive, check_real
-from .kernels import gauss_rate
+from .gaussian import gauss_rate
 from .params import BalancedParams
 
 STATE = ("m_E", "m_I", "v_E", "v_I")

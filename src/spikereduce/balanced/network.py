@@ -18,9 +18,9 @@ from ..errors import NumericalError, ParameterError
 from ..io import PhaseTimer, make_dataset
 from ..params import check_choice, check_int, check_positive, check_real, check_seed
 from ..progress import chunk_bounds, progress_bar
-from ..seeding import streams
+from ..rng import streams
 from . import _network_kernel as _k
-from .kernels import sigmoid_code
+from .gaussian import sigmoid_code
 from .limit import _DESCRIPTIONS, TIME_UNITS, _Model, _state
 from .params import BalancedParams
 
@@ -29,7 +29,7 @@ _COLUMNS = ("m_E", "m_I", "v_E", "v_I", "r_E", "r_I", "drift", "D")
 
 
 def simulate_network(params: BalancedParams, n: int, t_max: float, *, y0: Any,
-                     dt: float = 1e-3, seed: int = 0, index: int = 0, record_dt: float = 0.01,
+                     dt: float = 1e-3, seed: int = 0, record_dt: float = 0.01,
                      snapshot_times: Sequence[float] = (), edges: str = "independent",
                      on_loss_of_balance: str = "warn", progress: bool | None = None
                      ) -> xr.Dataset:
@@ -52,7 +52,6 @@ def simulate_network(params: BalancedParams, n: int, t_max: float, *, y0: Any,
     t_max = check_positive("t_max", t_max)
     dt = check_real("dt", dt, lo=0.0, lo_open=True, hi=t_max)
     seed = check_seed(seed)
-    index = check_int("index", index, lo=0)
     record_dt = check_real("record_dt", record_dt, lo=0.0, lo_open=True)
     check_choice("edges", edges, ("independent", "shared"))
     check_choice("on_loss_of_balance", on_loss_of_balance, ("raise", "warn", "ignore"))
@@ -87,10 +86,11 @@ def simulate_network(params: BalancedParams, n: int, t_max: float, *, y0: Any,
             warnings.warn(msg, RuntimeWarning, stacklevel=2)
 
     timer = PhaseTimer()
-    st = streams(seed, index)
+    st = streams(seed)
     with timer("initial"):
-        xE = mE0 + math.sqrt(vE0) * st.numpy.standard_normal(n)
-        xI = mI0 + math.sqrt(vI0) * st.numpy.standard_normal(n)
+        init = st.generator("initial")
+        xE = mE0 + math.sqrt(vE0) * init.standard_normal(n)
+        xI = mI0 + math.sqrt(vI0) * init.standard_normal(n)
     pE = np.array(params.population("E"))
     pI = np.array(params.population("I"))
     code = sigmoid_code(params.sigmoid)
@@ -98,7 +98,7 @@ def simulate_network(params: BalancedParams, n: int, t_max: float, *, y0: Any,
         _compile()
     with timer("simulate"), progress_bar(t_max, "balanced network", enabled=progress) as bar:
         out, snapE, snapI = run_arrays(xE, xI, code, pE, pI, float(params.nu), dt, n_steps,
-                                       stride, snap_steps, st.kernel_seed,
+                                       stride, snap_steps, st.state("network"),
                                        shared=edges == "shared", progress=bar)
     if not np.all(np.isfinite(out)):
         bad = int(np.argmax(~np.all(np.isfinite(out), axis=1)))
@@ -117,7 +117,7 @@ def simulate_network(params: BalancedParams, n: int, t_max: float, *, y0: Any,
                       "the run; reduce dt", RuntimeWarning, stacklevel=2)
     ds = make_dataset(data, coords, family="balanced", model="network",
                       params=params.to_dict(), seed=seed, timings=timer, time_units=TIME_UNITS,
-                      n=n, dt=dt, index=index, edges=edges, y0=[mE0, mI0, vE0, vI0],
+                      n=n, dt=dt, edges=edges, y0=[mE0, mI0, vE0, vI0],
                       initial_D=D0, step_rule_initial=rule, step_rule_max=rule_max,
                       balance_lost=int(balance_lost), neuron_steps=2 * n * n_steps)
     for name, (text, units) in _DESCRIPTIONS.items():
@@ -132,13 +132,14 @@ def simulate_network(params: BalancedParams, n: int, t_max: float, *, y0: Any,
 
 def run_arrays(xE: np.ndarray, xI: np.ndarray, code: int, pE: np.ndarray, pI: np.ndarray,
                nu: float, dt: float, n_steps: int, stride: int, snap_steps: np.ndarray,
-               kernel_seed: int, *, shared: bool = False, progress: Any = None
+               rng_state: np.ndarray, *, shared: bool = False, progress: Any = None
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The time loop on plain arrays (states updated in place), run in chunks.
 
     pE, pI = (gamma, mu, lam, beta, h, w). Returns the statistics table (rows every ``stride``
     steps, columns ``_COLUMNS``) and the snapshots of E and I states. Any positive or zero gain is
-    accepted here (beta = 0 gives the constant intensities of spec T5).
+    accepted here (beta = 0 gives the constant intensities of spec T5). ``rng_state`` is the
+    generator position (uint64[1]), advanced in place.
     """
     n = xE.shape[0]
     out = np.full((n_steps // stride + 1, len(_COLUMNS)), np.nan)
@@ -153,7 +154,7 @@ def run_arrays(xE: np.ndarray, xI: np.ndarray, code: int, pE: np.ndarray, pI: np
     fI = np.empty(n)
     drift = np.zeros(1)
     tab = _k.phi_table()
-    rs = _k.rng_state(kernel_seed)
+    rs = rng_state
     for a, b in chunk_bounds(n_steps, 50):
         _k.run_chunk(xE, xI, fE, fI, code, tab, np.asarray(pE, float), np.asarray(pI, float),
                      float(nu), dt, a, b, stride, out, snap_steps, snapE, snapI, drift, rs,
@@ -179,7 +180,7 @@ def _compile() -> None:
     for code in (0, 1):
         _k.run_chunk(x.copy(), x.copy(), np.empty(n), np.empty(n), code, tab, p, p, 0.0, 0.01, 0,
                      1, 1, np.zeros((2, 8)), np.zeros(0, dtype=np.int64), np.empty((0, n)),
-                     np.empty((0, n)), np.zeros(1), _k.rng_state(1), False, np.zeros(cap),
+                     np.empty((0, n)), np.zeros(1), np.ones(1, np.uint64), False, np.zeros(cap),
                      np.zeros(cap), np.zeros(_k.guide_size(1.0), dtype=np.int64), np.zeros(cap),
                      np.zeros(cap), np.zeros(_k.guide_size(1.0), dtype=np.int64))
     _COMPILED = True

@@ -6,7 +6,6 @@ networks to differential equations"; see ``specs/markov.md``.
 
 from .bifurcation import bifurcation
 from .dsode import simulate_dsode
-from .kernel import transition
 from .moments import integrate_moments, steady_moments
 from .network import fixed_connectivity, simulate_network
 from .observables import (
@@ -19,6 +18,7 @@ from .observables import (
     voltage_histogram,
 )
 from .params import SYNAPSES, MarkovParams
+from .transition import transition
 
 __all__ = [
     "BEAT_EDGES",

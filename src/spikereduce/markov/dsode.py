@@ -16,10 +16,10 @@ from ..errors import NumericalError
 from ..io import PhaseTimer
 from ..params import check_choice, check_positive
 from ..progress import chunk_bounds, progress_bar
-from ._result import build_dataset
-from .kernel import _closure, _transport
 from .moments import _moment_step
 from .params import MarkovParams, check_dt, check_params
+from .records import build_dataset
+from .transition import _closure, _transport
 
 _EPS = 1e-4  # width of the degenerate uniform at a bin edge (reference closure)
 _TINY = 1e-10  # reference tolerance: smaller bin counts are set to 0

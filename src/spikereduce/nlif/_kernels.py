@@ -14,7 +14,7 @@ import numpy as np
 from numba import njit, prange
 from numba.cpython.unsafe.numbers import trailing_zeros
 
-from ._rng import FAST, GAMMA, aux_double, normal_pair
+from ..rng.generators import FAST, GAMMA, normal_pair, uniform
 
 # Bridge crossing probabilities exp(-arg) with arg above this are below 2^-53, the resolution of
 # the uniform draw, so they are skipped without changing the distribution measurably (and without
@@ -138,7 +138,7 @@ def _em_block(blk, v, kick, states, drive, dt, sq, inv_adt, v_f, bridge, cand_th
                     elif bridge:
                         arg = (v_f - vi) * (v_f - vt) * inv_adt
                         if arg < _BRIDGE_ARG_MAX:
-                            u = aux_double(st)
+                            u = uniform(st, 1)
                             # exp(-arg) <= 1 / (1 + arg + arg^2/2 + arg^3/6) (a Taylor
                             # truncation of e^arg with a positive remainder): u above that
                             # bound, loosened by 1e-9 against round-off, rules the crossing

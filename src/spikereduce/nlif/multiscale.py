@@ -20,11 +20,12 @@ from ..errors import NumericalError, ParameterError
 from ..io import PhaseTimer, make_dataset
 from ..params import check_int, check_positive, check_real, check_seed
 from ..progress import progress_bar
-from ..seeding import streams
+from ..rng import streams
+from ._kernels import n_blocks
 from .fokker_planck import FokkerPlanckStepper
 from .handover import KernelEstimator, sample_particles
 from .params import NLIFParams, Periodic, Pulse
-from .particles import ParticleSystem
+from .particles import ParticleSystem, particle_state
 
 # advance(p, rate, t, k, every) -> (p, rate, rates, spikes, snaps) : up to k Fokker–Planck steps
 # of dt_macro (fewer when the rate crosses n_up or is not finite: the offending step is the last);
@@ -490,10 +491,10 @@ def simulate_multiscale(params: NLIFParams, n: int, t_max: float, *, p0: Any, se
         p_init, rate0 = stepper.initial(p0)
         macro = _macro_adapter(stepper, settings.n_up)
         rs = streams(seed)
-        micro = _micro_adapter(params, settings.dt_micro, bridge, rs.kernel_seed)
+        micro = _micro_adapter(params, settings.dt_micro, bridge, seed)
     with progress_bar(t_max, "nlif multi-scale", enabled=progress) as bar:
-        res = run_switching(p_init, rate0, grid, params.v_f, t_max, macro, micro, rs.numpy,
-                            settings, progress=bar.update)
+        res = run_switching(p_init, rate0, grid, params.v_f, t_max, macro, micro,
+                            rs.generator("handover"), settings, progress=bar.update)
     for phase, seconds in res.wall.items():
         timer.add(phase, seconds)
     return _dataset(params, res, grid, settings, seed, timer, rate0, bridge, h, v_min)
@@ -565,7 +566,7 @@ def _macro_adapter(stepper: FokkerPlanckStepper, n_up: float) -> MacroAdvance:
     return advance
 
 
-def _micro_adapter(params: NLIFParams, dt: float, bridge: bool, kernel_seed: int
+def _micro_adapter(params: NLIFParams, dt: float, bridge: bool, seed: int
                    ) -> MicroAdvance:
     systems: dict[int, ParticleSystem] = {}
 
@@ -574,8 +575,8 @@ def _micro_adapter(params: NLIFParams, dt: float, bridge: bool, kernel_seed: int
         if system is None or system.v is not V:
             # A new micro phase: its own random stream, derived from (seed, phase) only, so a
             # run is reproducible whatever happened before.
-            state = np.random.SeedSequence([kernel_seed, phase]).generate_state(1, np.uint64)
-            system = ParticleSystem(params, V, dt=dt, rng_state=int(state[0]), t=t,
+            state = particle_state(seed, n_blocks(V.size), phase, purpose="micro")
+            system = ParticleSystem(params, V, dt=dt, rng_state=state, t=t,
                                     bridge=bridge)
             systems.clear()
             systems[phase] = system

@@ -16,22 +16,31 @@ from ..errors import NumericalError, ParameterError
 from ..io import PhaseTimer, make_dataset
 from ..params import check_choice, check_int, check_positive, check_real, check_seed
 from ..progress import chunk_bounds, progress_bar
-from ..seeding import streams
-from . import _rng
+from ..rng import streams
 from ._kernels import n_blocks, particle_steps, particle_steps_parallel, work_arrays
 from .initial import initial_voltages
 from .params import NLIFParams, step_currents
 
 RESETS = ("exact", "integral")
+STATE_WORDS = 2  # generator positions per block: normals, bridge uniforms
+
+
+def particle_state(seed: int, n_blocks: int, *key: int, purpose: str = "particles"
+                   ) -> np.ndarray:
+    """The uint64[n_blocks, 2] generator positions of a particle system from a run's seed
+    (``purpose`` and ``key`` select another stream of the run, e.g. a multi-scale phase)."""
+    return streams(seed).state(purpose, STATE_WORDS * n_blocks, *key).reshape(
+        n_blocks, STATE_WORDS)
 
 
 class ParticleSystem:
     """N particles at time ``t`` with their random state; :meth:`advance` runs k steps.
 
     ``voltages``  initial voltages (copied; all <= v_f).
-    ``rng_state`` an integer kernel seed (e.g. ``seeding.streams(seed).kernel_seed``) or the
-                  uint64[n_blocks, 2] SplitMix64 states of another system's ``state`` to
-                  continue from (copied); one state per block of 8192 neurons (see _rng).
+    ``rng_state`` an integer seed (the run's seed: its "particles" stream is used) or the
+                  uint64[n_blocks, 2] generator positions of another system's ``state`` to
+                  continue from (copied); one row per block of 8192 neurons: column 0 gives the
+                  Euler–Maruyama normals, column 1 the Brownian-bridge uniforms.
     ``threads``   run each step's blocks on numba's threads (bitwise the same output). Off by
                   default: it pays only on idle cores. On the 2-core project machine, n = 1e5,
                   T = 5: 1.0-1.5 s wall against 1.75 s serial at load < 0.7, but 12-27 s once
@@ -60,13 +69,13 @@ class ParticleSystem:
         self.v = v
         nb = n_blocks(v.size)
         if isinstance(rng_state, np.ndarray):
-            shape = (nb, _rng.STATE_WORDS)
+            shape = (nb, STATE_WORDS)
             if rng_state.shape != shape or rng_state.dtype != np.uint64:
                 raise ParameterError("rng_state", f"array {rng_state.dtype}{rng_state.shape}",
                                      f"an integer seed or a uint64[{nb}, {shape[1]}] state")
             self.state = rng_state.copy()
         else:
-            self.state = _rng.seed_states(check_int("rng_state", rng_state, lo=0), nb)
+            self.state = particle_state(check_int("rng_state", rng_state, lo=0), nb)
         self.parallel = bool(threads)
         self._work = work_arrays(v.size, self.parallel)
         self.cascade = bool(cascade)
@@ -166,8 +175,8 @@ def simulate_particles(params: NLIFParams, n: int, t_max: float, *, p0: Any, dt:
         _compile_particle_kernel(bool(threads))
     with timer("setup"):
         st = streams(seed)
-        v0 = initial_voltages(p0, n, st.numpy, params.v_f)
-        system = ParticleSystem(params, v0, dt=dt, rng_state=st.kernel_seed, cascade=cascade,
+        v0 = initial_voltages(p0, n, st.generator("initial"), params.v_f)
+        system = ParticleSystem(params, v0, dt=dt, rng_state=seed, cascade=cascade,
                                 bridge=bridge, reset=reset, n_record=n_record,
                                 record_capacity=max(1000, 20 * n_record * max(1, int(t_max))),
                                 threads=threads)

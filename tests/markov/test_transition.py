@@ -5,7 +5,7 @@ import pytest
 
 from spikereduce.errors import ParameterError
 from spikereduce.markov import MarkovParams, transition
-from spikereduce.markov.kernel import _closure
+from spikereduce.markov.transition import _closure
 
 pytestmark = pytest.mark.numba
 

@@ -8,7 +8,7 @@ from scipy.integrate import quad
 from scipy.special import expit, ndtr
 
 from spikereduce.balanced import _network_kernel as nk
-from spikereduce.balanced.kernels import gauss_rate, pointwise_rate, pointwise_slope
+from spikereduce.balanced.gaussian import gauss_rate, pointwise_rate, pointwise_slope
 
 M, V, LAM, BETA, H = 0.3, 0.7, 1.0, 2.0, 0.1
 
@@ -54,7 +54,7 @@ def test_t1_against_independent_adaptive_quadrature(sigmoid):
 
 
 def test_probit_quadrature_agrees_with_closed_form():
-    from spikereduce.balanced.kernels import _W, _Z  # the nodes the logistic path uses
+    from spikereduce.balanced.gaussian import _W, _Z  # the nodes the logistic path uses
 
     x = M + math.sqrt(V) * _Z
     assert float(ndtr(BETA * (x - H)) @ _W) == pytest.approx(

@@ -1,13 +1,17 @@
-"""Assembling the result Datasets of the three markov models (shared layout, spec §2.5)."""
+"""Records and result Datasets of the three markov models (shared layout, spec §2.5), and the
+chunked driver that both network models run their compiled loop through."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
+from ..errors import NumericalError
 from ..io import PhaseTimer, make_dataset
+from ..progress import chunk_bounds, progress_bar
 from .params import SYNAPSES, MarkovParams
 
 
@@ -62,6 +66,26 @@ class NetworkRecords:
     def keep(self, sp_step: np.ndarray, sp_id: np.ndarray, k: int) -> None:
         self._steps.append(sp_step[:k].copy())
         self._ids.append(sp_id[:k].copy())
+
+    def run(self, chunk: Callable[[int, int, np.ndarray, np.ndarray], int], v: np.ndarray,
+            dt: float, timer: PhaseTimer, *, label: str, progress: bool | None) -> None:
+        """Run ``chunk(a, b, sp_step, sp_id) -> spikes recorded`` over chunks of the steps,
+        keeping the raster and checking the voltages ``v`` after each chunk.
+
+        The first chunk's time includes numba compilation (or the cache load); the phases are
+        kept apart so users see the steady simulation speed.
+        """
+        n_steps = self.spikes.shape[0]
+        with progress_bar(n_steps * dt, label, enabled=progress) as bar:
+            for c, (a, b) in enumerate(chunk_bounds(n_steps, 50)):
+                sp_step, sp_id = self.raster_buffers(a, b)
+                with timer("compile" if c == 0 else "simulate"):
+                    k = chunk(a, b, sp_step, sp_id)
+                self.keep(sp_step, sp_id, k)
+                if not np.all(np.isfinite(v)):
+                    raise NumericalError(f"non-finite membrane voltage in the {label}",
+                                         time=b * dt)
+                bar.update(b * dt)
 
     def raster_vars(self, dt: float) -> dict[str, Any]:
         """spike_time (ms, end of the step) and spike_neuron (ids < n_E are E) variables."""

@@ -1,0 +1,261 @@
+"""Compiled time loops of the markov networks: the pending-spike SNN (spec §1.3–1.4) and the
+Markov-approximated SDE network (spec §2.3, level b), with their shared draws and records.
+
+Every random number comes from the caller's generator position (spikereduce.rng.generators).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from ..rng.generators import binomial, normal, poisson, poisson_from_uniform, uniform
+from .moments import _moment_step
+
+
+@njit(cache=True)
+def binomial_cdf(count, p, cdf, row):
+    """Fill cdf[row, 0..count] of Binomial(count, p); False if (1 − p)^count underflows."""
+    if p >= 1.0 or p <= 0.0:
+        for k in range(count + 1):
+            cdf[row, k] = 0.0 if (p >= 1.0 and k < count) else 1.0
+        return True
+    log_q = count * math.log1p(-p)
+    if log_q < -700.0:
+        return False
+    pk = math.exp(log_q)
+    acc = pk
+    cdf[row, 0] = acc
+    ratio = p / (1.0 - p)
+    for k in range(count):
+        pk *= (count - k) / (k + 1.0) * ratio
+        acc += pk
+        cdf[row, k + 1] = acc
+    return True
+
+
+@njit(cache=True)
+def draw_binomial(rng, count, p, cdf, k, ok):
+    """Binomial(count, p) by inversion on the step's table cdf[k] (binary search); without a
+    table (``ok`` false: (1 − p)^count underflows) by the shared exact sampler."""
+    if count == 0:
+        return 0
+    if not ok:
+        return binomial(rng, 0, count, p)
+    u = uniform(rng, 0)
+    lo = 0
+    hi = count
+    while lo < hi:  # smallest j with cdf[j] > u (u in [0, 1), so p = 1 gives count)
+        mid = (lo + hi) // 2
+        if cdf[k, mid] <= u:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True)
+def draw_poisson(rng, h, decay_pow, k, lam_unit):
+    """Poisson(h·dt/τ_k) by inversion, with e^{−λ} = decay_pow[k, h] tabulated per count h."""
+    if h == 0:
+        return 0
+    lam = h * lam_unit
+    if lam > 30.0 or h >= decay_pow.shape[1]:
+        return poisson(rng, 0, lam)
+    return poisson_from_uniform(uniform(rng, 0), lam, decay_pow[k, h])
+
+
+@njit(cache=True)
+def exits_and_histogram(rng, step, n_e, v, ref, p_exit, e0, inv_bin, vhist):
+    """Refractory exits with probability p_exit per step, then the voltage histogram of the
+    non-refractory neurons on the dsODE bins; returns the refractory counts (E, I) that remain.
+    Shared by the SNN and the SDE network.
+    """
+    nb = vhist.shape[2]
+    r_e = 0
+    r_i = 0
+    for i in range(v.size):
+        if ref[i]:
+            if p_exit >= 1.0 or uniform(rng, 0) < p_exit:
+                ref[i] = False
+            elif i < n_e:
+                r_e += 1
+            else:
+                r_i += 1
+        else:
+            pop = 0 if i < n_e else 1
+            b = int(math.ceil((v[i] - e0) * inv_bin)) - 1
+            if 0 <= b < nb:
+                vhist[step, pop, b] += 1
+    return r_e, r_i
+
+
+@njit(cache=True)
+def snn_chunk(s0, s1, rng, spare, n_e, v, ref, h_e, h_i, conn, fixed, lam, M,
+               Mr, tau_m, tau, p, s, tau_r, dt, poisson_ext, e0, v_bin, spikes, hbar, refr, vhist,
+               sp_step, sp_id):
+    """Advance the network over steps [s0, s1) in place; returns the number of spikes recorded.
+
+    Per-neuron state: v, ref (refractory flag), h_e / h_i (pending E / I spikes). Synapse index
+    k: 0 = EE, 1 = EI, 2 = IE, 3 = II. Records population spike counts, mean H, refractory counts,
+    the voltage histogram of non-refractory neurons, and the raster (step, neuron id).
+    All draws are exact and come from the generator position ``rng`` (uint64[1]; ``spare``
+    holds the second normal of a Box–Muller pair between calls): Gaussian increments, Poisson
+    deaths and Binomial births by inversion (tables per step).
+    """
+    n = v.size
+    p_exit = 1.0 - math.exp(-dt / tau_r) if tau_r > 0 else 1.0
+    spiked = np.empty(n, np.int64)
+    n_sp = 0
+    ext_mean = lam * dt
+    ext_sd = math.sqrt(lam * dt)
+    inv_span = 1.0 / (M + Mr)
+    inv_bin = 1.0 / v_bin
+    gain = s / tau  # voltage per ms per pending spike
+    # e^{-h·dt/τ_k} for h < 4096, per synapse type (deaths are Poisson(h·dt/τ))
+    n_tab = 4096
+    decay_pow = np.empty((4, n_tab))
+    lam_unit = np.empty(4)
+    for k in range(4):
+        lam_unit[k] = dt / tau[k]
+        for h in range(n_tab):
+            decay_pow[k, h] = math.exp(-h * lam_unit[k])
+    cdf = np.empty((4, n + 1))
+    ok = np.zeros(4, np.bool_)
+    for step in range(s0, s1):
+        count_e = 0
+        count_i = 0
+        n_spiked = 0
+        # 1-4: external drive, currents from v(n) and H(n), voltage update, threshold
+        for i in range(n):
+            if ref[i]:
+                continue  # held at 0; its external input is discarded
+            if poisson_ext:
+                ext = float(poisson(rng, 0, ext_mean))
+            else:
+                ext = ext_mean + ext_sd * normal(rng, 0, spare)
+            ke = 0 if i < n_e else 2
+            ki = ke + 1
+            dv = (gain[ke] * h_e[i] - gain[ki] * inv_span * (v[i] + Mr) * h_i[i]) * dt
+            if tau_m > 0:
+                dv += ext / tau_m - v[i] / tau_m * dt
+            else:
+                dv += ext
+            v[i] += dv
+            if v[i] > M:
+                v[i] = 0.0
+                ref[i] = True
+                spiked[n_spiked] = i
+                n_spiked += 1
+                if i < n_e:
+                    count_e += 1
+                else:
+                    count_i += 1
+                sp_step[n_sp] = step
+                sp_id[n_sp] = i
+                n_sp += 1
+        # 5: pending spikes: births from this step's spikes, deaths Poisson(H·dt/τ) from H(n)
+        if not fixed:
+            for k in range(4):
+                c = count_e if (k == 0 or k == 2) else count_i
+                if c > 0:
+                    ok[k] = binomial_cdf(c, p[k], cdf, k)
+        sum_h = np.zeros(4)
+        for i in range(n):
+            ke = 0 if i < n_e else 2
+            ki = ke + 1
+            he = h_e[i]
+            hi = h_i[i]
+            de = draw_poisson(rng, he, decay_pow, ke, lam_unit[ke])
+            di = draw_poisson(rng, hi, decay_pow, ki, lam_unit[ki])
+            if fixed:
+                be = 0
+                bi = 0
+                for k in range(n_spiked):
+                    j = spiked[k]
+                    if conn[i, j]:
+                        if j < n_e:
+                            be += 1
+                        else:
+                            bi += 1
+            else:
+                be = draw_binomial(rng, count_e, p[ke], cdf, ke, ok[ke])
+                bi = draw_binomial(rng, count_i, p[ki], cdf, ki, ok[ki])
+            he = he + be - de
+            hi = hi + bi - di
+            h_e[i] = he if he > 0 else 0
+            h_i[i] = hi if hi > 0 else 0
+            sum_h[ke] += h_e[i]
+            sum_h[ki] += h_i[i]
+        # 6: refractory exits (already possible in the step of the spike, as in the reference)
+        r_e, r_i = exits_and_histogram(rng, step, n_e, v, ref, p_exit, e0, inv_bin, vhist)
+        spikes[step, 0] = count_e
+        spikes[step, 1] = count_i
+        n_i = n - n_e
+        hbar[step, 0] = sum_h[0] / n_e
+        hbar[step, 1] = sum_h[1] / n_e
+        hbar[step, 2] = sum_h[2] / n_i
+        hbar[step, 3] = sum_h[3] / n_i
+        refr[step, 0] = r_e
+        refr[step, 1] = r_i
+    return n_sp
+
+
+@njit(cache=True)
+def sde_chunk(s0, s1, rng, spare, n_e, v, ref, hbar, sig, r_prev, lam, M, Mr, tau_m, tau, p, s,
+               tau_r, dt, e0, v_bin, spikes, out_h, refr, vhist, sp_step, sp_id):
+    """Advance the SDE network (spec §2.3, level b) over steps [s0, s1) in place; returns the
+    spikes recorded.
+
+    As in the reference, the moments are stepped first (with the previous step's rates) and the
+    currents of step n use H(n+1).
+    """
+    n = v.size
+    p_exit = 1.0 - math.exp(-dt / tau_r) if tau_r > 0 else 1.0
+    inv_span = 1.0 / (M + Mr)
+    if tau_m > 0:
+        ext_mu = lam / tau_m
+        ext_var = lam / (tau_m * tau_m)
+    else:
+        ext_mu = lam
+        ext_var = lam
+    n_sp = 0
+    for step in range(s0, s1):
+        _moment_step(hbar, sig, r_prev[0], r_prev[1], tau, p, dt)
+        count_e = 0
+        count_i = 0
+        for i in range(n):
+            if ref[i]:
+                continue
+            xi = normal(rng, 0, spare)
+            ke = 0 if i < n_e else 2
+            ki = ke + 1
+            f = (v[i] + Mr) * inv_span
+            mu = ext_mu + s[ke] * hbar[ke] / tau[ke] - s[ki] * f * hbar[ki] / tau[ki]
+            var = (ext_var + s[ke] * s[ke] * sig[ke] / (tau[ke] * tau[ke])
+                   + s[ki] * s[ki] * f * f * sig[ki] / (tau[ki] * tau[ki]))
+            if tau_m > 0:
+                mu -= v[i] / tau_m
+            v[i] += mu * dt + math.sqrt(max(var, 0.0) * dt) * xi
+            if v[i] > M:
+                v[i] = 0.0
+                ref[i] = True
+                if i < n_e:
+                    count_e += 1
+                else:
+                    count_i += 1
+                sp_step[n_sp] = step
+                sp_id[n_sp] = i
+                n_sp += 1
+        r_e, r_i = exits_and_histogram(rng, step, n_e, v, ref, p_exit, e0, 1.0 / v_bin, vhist)
+        r_prev[0] = count_e / dt
+        r_prev[1] = count_i / dt
+        spikes[step, 0] = count_e
+        spikes[step, 1] = count_i
+        for k in range(4):
+            out_h[step, k] = hbar[k]
+        refr[step, 0] = r_e
+        refr[step, 1] = r_i
+    return n_sp
