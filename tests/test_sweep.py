@@ -345,10 +345,15 @@ def test_ctrl_c_on_the_command_line_exits_130_with_one_line_and_resumes(tmp_path
 
 def test_failing_point_stops_the_sweep_naming_the_point(tmp_path, cluster):
     _, client = cluster
-    with pytest.raises(ParameterError, match=r"sweep point 0 \(params.a=-1.*a = -1.0 is invalid"):
+    with pytest.raises(ParameterError, match=r"sweep point 0 \(params.a=-1.*a = -1.0 is invalid"
+                       ) as bad:
         run_sweep(_cfg(), ["a=-1,1"], tmp_path / "s.zarr", client=client)
-    with pytest.raises(NumericalError, match=r"params.a=(1000|2000).*toy blew up \(at t = 0.5\)"):
+    # the point's error keeps its parts: field, value and admissible range
+    assert (bad.value.field, bad.value.value, bad.value.admissible) == ("a", -1.0, ">= 0")
+    with pytest.raises(NumericalError, match=r"params.a=(1000|2000).*toy blew up \(at t = 0.5\)"
+                       ) as blew:
         run_sweep(_cfg(), ["a=1000,2000"], tmp_path / "t.zarr", client=client)
+    assert blew.value.time == 0.5
 
 
 # --- refusing stores that are not this sweep ---------------------------------------------------
@@ -515,6 +520,7 @@ def test_workers_that_see_the_store_write_their_points_themselves(tmp_path, clus
 def test_workers_that_do_not_see_the_store_send_their_points_back(tmp_path, cluster,
                                                                    monkeypatch):
     from spikereduce import sweep as sweep_mod
+    from spikereduce.sweep import execute as sweep_execute
 
     _, client = cluster
 
@@ -524,10 +530,10 @@ def test_workers_that_do_not_see_the_store_send_their_points_back(tmp_path, clus
 
     store = sweep_mod.SweepStore(tmp_path / "s.zarr")
     store.points.mkdir(parents=True)
-    assert not sweep_mod._workers_share_store(Elsewhere(), store)
-    assert sweep_mod._workers_share_store(client, store)
+    assert not sweep_execute._workers_share_store(Elsewhere(), store)
+    assert sweep_execute._workers_share_store(client, store)
     assert list(store.points.iterdir()) == []  # the probe is gone
-    monkeypatch.setattr(sweep_mod, "_workers_share_store", lambda client, store: False)
+    monkeypatch.setattr(sweep_execute, "_workers_share_store", lambda client, store: False)
     result = run_sweep(_cfg(), GRID, tmp_path / "back.zarr", client=client)
     assert result.computed == 8
     run_sweep(_cfg(), GRID, tmp_path / "local.zarr", client=client)

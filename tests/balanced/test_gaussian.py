@@ -7,7 +7,7 @@ import pytest
 from scipy.integrate import quad
 from scipy.special import expit, ndtr
 
-from spikereduce.balanced import _network_kernel as nk
+from spikereduce.balanced import _kernels as nk
 from spikereduce.balanced.gaussian import gauss_rate, pointwise_rate, pointwise_slope
 
 M, V, LAM, BETA, H = 0.3, 0.7, 1.0, 2.0, 0.1

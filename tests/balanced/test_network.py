@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
-from spikereduce.balanced import _network_kernel as nk
+from spikereduce.balanced import _kernels as nk
 from spikereduce.balanced import balanced_initial, reference_set, simulate_network
 from spikereduce.balanced.network import run_arrays
 from spikereduce.balanced.params import REFERENCE_START

@@ -19,7 +19,7 @@ from ..io import PhaseTimer, make_dataset
 from ..params import check_choice, check_int, check_positive, check_real, check_seed
 from ..progress import chunk_bounds, progress_bar
 from ..rng import streams
-from . import _network_kernel as _k
+from . import _kernels as _k
 from .gaussian import sigmoid_code
 from .limit import _DESCRIPTIONS, TIME_UNITS, _Model, _state
 from .params import BalancedParams

@@ -1,5 +1,6 @@
-"""Compiled time loops of the markov networks: the pending-spike SNN (spec §1.3–1.4) and the
-Markov-approximated SDE network (spec §2.3, level b), with their shared draws and records.
+"""Compiled time loops of the markov models: the pending-spike SNN (spec §1.3–1.4), the
+Markov-approximated SDE network (spec §2.3, level b) and the dsODE (spec §2.4–2.5), with their
+shared draws and records.
 
 Every random number comes from the caller's generator position (spikereduce.rng.generators).
 """
@@ -13,6 +14,10 @@ from numba import njit
 
 from ..rng.generators import binomial, normal, poisson, poisson_from_uniform, uniform
 from .moments import _moment_step
+from .transition import _closure, _transport
+
+_EPS = 1e-4  # dsODE: width of the degenerate uniform at a bin edge (reference closure)
+_TINY = 1e-10  # dsODE: reference tolerance, smaller bin counts are set to 0
 
 
 @njit(cache=True)
@@ -92,6 +97,18 @@ def exits_and_histogram(rng, step, n_e, v, ref, p_exit, e0, inv_bin, vhist):
     return r_e, r_i
 
 
+@njit(cache=True, inline="always")
+def _fire(i, step, n_e, v, ref, counts, sp_step, sp_id, n_sp):
+    """Neuron i spikes in ``step``: reset to 0, refractory, counted by population (counts[0] E,
+    counts[1] I) and recorded in the raster; returns the raster's new length."""
+    v[i] = 0.0
+    ref[i] = True
+    counts[0 if i < n_e else 1] += 1
+    sp_step[n_sp] = step
+    sp_id[n_sp] = i
+    return n_sp + 1
+
+
 @njit(cache=True)
 def snn_chunk(s0, s1, rng, spare, n_e, v, ref, h_e, h_i, conn, fixed, lam, M,
                Mr, tau_m, tau, p, s, tau_r, dt, poisson_ext, e0, v_bin, spikes, hbar, refr, vhist,
@@ -124,9 +141,9 @@ def snn_chunk(s0, s1, rng, spare, n_e, v, ref, h_e, h_i, conn, fixed, lam, M,
             decay_pow[k, h] = math.exp(-h * lam_unit[k])
     cdf = np.empty((4, n + 1))
     ok = np.zeros(4, np.bool_)
+    counts = np.zeros(2, np.int64)  # spikes of this step: E, I
     for step in range(s0, s1):
-        count_e = 0
-        count_i = 0
+        counts[:] = 0
         n_spiked = 0
         # 1-4: external drive, currents from v(n) and H(n), voltage update, threshold
         for i in range(n):
@@ -145,17 +162,11 @@ def snn_chunk(s0, s1, rng, spare, n_e, v, ref, h_e, h_i, conn, fixed, lam, M,
                 dv += ext
             v[i] += dv
             if v[i] > M:
-                v[i] = 0.0
-                ref[i] = True
                 spiked[n_spiked] = i
                 n_spiked += 1
-                if i < n_e:
-                    count_e += 1
-                else:
-                    count_i += 1
-                sp_step[n_sp] = step
-                sp_id[n_sp] = i
-                n_sp += 1
+                n_sp = _fire(i, step, n_e, v, ref, counts, sp_step, sp_id, n_sp)
+        count_e = counts[0]
+        count_i = counts[1]
         # 5: pending spikes: births from this step's spikes, deaths Poisson(H·dt/τ) from H(n)
         if not fixed:
             for k in range(4):
@@ -203,9 +214,21 @@ def snn_chunk(s0, s1, rng, spare, n_e, v, ref, h_e, h_i, conn, fixed, lam, M,
     return n_sp
 
 
+@njit(cache=True, inline="always")
+def record_step(step, counts, dt, r_prev, spikes, hbar, out_h):
+    """Store a step's spike counts (E, I) and mean pending spikes H; the rates (spikes per ms)
+    drive the next moment step of the SDE network and the dsODE."""
+    r_prev[0] = counts[0] / dt
+    r_prev[1] = counts[1] / dt
+    spikes[step, 0] = counts[0]
+    spikes[step, 1] = counts[1]
+    for k in range(4):
+        out_h[step, k] = hbar[k]
+
+
 @njit(cache=True)
 def sde_chunk(s0, s1, rng, spare, n_e, v, ref, hbar, sig, r_prev, lam, M, Mr, tau_m, tau, p, s,
-               tau_r, dt, e0, v_bin, spikes, out_h, refr, vhist, sp_step, sp_id):
+              tau_r, dt, e0, v_bin, spikes, out_h, refr, vhist, sp_step, sp_id):
     """Advance the SDE network (spec §2.3, level b) over steps [s0, s1) in place; returns the
     spikes recorded.
 
@@ -222,10 +245,10 @@ def sde_chunk(s0, s1, rng, spare, n_e, v, ref, hbar, sig, r_prev, lam, M, Mr, ta
         ext_mu = lam
         ext_var = lam
     n_sp = 0
+    counts = np.zeros(2, np.int64)  # spikes of this step: E, I
     for step in range(s0, s1):
         _moment_step(hbar, sig, r_prev[0], r_prev[1], tau, p, dt)
-        count_e = 0
-        count_i = 0
+        counts[:] = 0
         for i in range(n):
             if ref[i]:
                 continue
@@ -240,22 +263,91 @@ def sde_chunk(s0, s1, rng, spare, n_e, v, ref, hbar, sig, r_prev, lam, M, Mr, ta
                 mu -= v[i] / tau_m
             v[i] += mu * dt + math.sqrt(max(var, 0.0) * dt) * xi
             if v[i] > M:
-                v[i] = 0.0
-                ref[i] = True
-                if i < n_e:
-                    count_e += 1
-                else:
-                    count_i += 1
-                sp_step[n_sp] = step
-                sp_id[n_sp] = i
-                n_sp += 1
+                n_sp = _fire(i, step, n_e, v, ref, counts, sp_step, sp_id, n_sp)
         r_e, r_i = exits_and_histogram(rng, step, n_e, v, ref, p_exit, e0, 1.0 / v_bin, vhist)
-        r_prev[0] = count_e / dt
-        r_prev[1] = count_i / dt
-        spikes[step, 0] = count_e
-        spikes[step, 1] = count_i
-        for k in range(4):
-            out_h[step, k] = hbar[k]
+        record_step(step, counts, dt, r_prev, spikes, hbar, out_h)
         refr[step, 0] = r_e
         refr[step, 1] = r_i
     return n_sp
+
+
+@njit(cache=True, fastmath={"contract", "arcp", "nsz"})
+def dsode_chunk(s0, s1, n, w, refr, hbar, sig, r_prev, lost, n_pop, lam, M, Mr, tau_m, tau, p,
+                s, tau_r, dt, code_refractory, edges, m0, out_rate, out_h, out_sig, out_r,
+                out_n, out_lost):
+    """Advance the dsODE over steps [s0, s1) in place.
+
+    n, w: (2, J) bin counts and first moments; refr: (2,) refractory pools; hbar, sig: (4,)
+    moments; r_prev: (2,) last step's rates (spikes/ms), used by the moment step (reference lag);
+    lost: (2,) cumulative mass dropped (below the grid or under the 1e-10 tolerance).
+    """
+    nb = edges.size - 1
+    new_n = np.empty(nb)
+    new_w = np.empty(nb)
+    inv_span = 1.0 / (M + Mr)
+    if tau_m > 0:
+        ext_mu = lam / tau_m
+        ext_var = lam / (tau_m * tau_m)
+        shrink = 1.0 - dt / tau_m
+    else:
+        ext_mu = lam
+        ext_var = lam
+        shrink = 1.0
+    nf = np.zeros(2)
+    for step in range(s0, s1):
+        for pop in range(2):
+            ke = 2 * pop
+            ki = ke + 1
+            drive_e = s[ke] * hbar[ke] / tau[ke]
+            drive_i = s[ki] * hbar[ki] / tau[ki]
+            var_e = s[ke] * s[ke] * sig[ke] / (tau[ke] * tau[ke])
+            var_i = s[ki] * s[ki] * sig[ki] / (tau[ki] * tau[ki])
+            new_n[:] = 0.0
+            new_w[:] = 0.0
+            fired = 0.0
+            dropped = 0.0
+            for m in range(nb):
+                nm = n[pop, m]
+                if nm < _TINY:
+                    dropped += nm
+                    continue
+                vbar = w[pop, m] / nm
+                a, b = _closure(vbar, edges[m], edges[m + 1], _EPS)
+                a *= shrink
+                b *= shrink
+                # inhibitory factor evaluated at the bin mean (closure of §2.4)
+                f = (vbar + Mr) * inv_span
+                mu = (ext_mu + drive_e - f * drive_i) * dt
+                var = (ext_var + var_e + f * f * var_i) * dt
+                spike, below, placed = _transport(a, b, mu, math.sqrt(var), edges, nm, new_n,
+                                                  new_w)
+                fired += nm * spike
+                dropped += nm * (1.0 - spike - placed)
+            # refractory pool: R' = R + nf, outflow L re-enters the reset bin at v = 0
+            r_tmp = refr[pop] + fired
+            if tau_r <= 0:
+                out = r_tmp
+            elif code_refractory:
+                out = abs((-r_tmp / tau_r + fired) * dt)
+                out = round(out * 1e10) / 1e10
+                if out > r_tmp:
+                    out = r_tmp
+            else:
+                out = r_tmp * dt / tau_r
+            refr[pop] = r_tmp - out
+            new_n[m0] += out
+            for d in range(nb):
+                n[pop, d] = new_n[d]
+                w[pop, d] = new_w[d]
+                out_n[step, pop, d] = new_n[d]
+            nf[pop] = fired
+            lost[pop] += dropped
+        # moments: one Euler step with the previous step's rates (one step of extra lag)
+        _moment_step(hbar, sig, r_prev[0], r_prev[1], tau, p, dt)
+        record_step(step, nf, dt, r_prev, out_rate, hbar, out_h)
+        for k in range(4):
+            out_sig[step, k] = sig[k]
+        out_r[step, 0] = refr[0]
+        out_r[step, 1] = refr[1]
+        out_lost[step, 0] = lost[0]
+        out_lost[step, 1] = lost[1]

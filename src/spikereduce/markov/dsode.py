@@ -6,109 +6,16 @@ the refractory pool R; shared: the 8 pending-spike moments. A fixed-step map at 
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import xarray as xr
-from numba import njit
 
 from ..errors import NumericalError
 from ..io import PhaseTimer
 from ..params import check_choice, check_positive
 from ..progress import chunk_bounds, progress_bar
-from .moments import _moment_step
+from ._kernels import dsode_chunk
 from .params import MarkovParams, check_dt, check_params
 from .records import build_dataset
-from .transition import _closure, _transport
-
-_EPS = 1e-4  # width of the degenerate uniform at a bin edge (reference closure)
-_TINY = 1e-10  # reference tolerance: smaller bin counts are set to 0
-
-
-@njit(cache=True, fastmath={"contract", "arcp", "nsz"})
-def _dsode_chunk(s0, s1, n, w, refr, hbar, sig, r_prev, lost, n_pop, lam, M, Mr, tau_m, tau, p,
-                 s, tau_r, dt, code_refractory, edges, m0, out_rate, out_h, out_sig, out_r,
-                 out_n, out_lost):
-    """Advance the dsODE over steps [s0, s1) in place.
-
-    n, w: (2, J) bin counts and first moments; refr: (2,) refractory pools; hbar, sig: (4,)
-    moments; r_prev: (2,) last step's rates (spikes/ms), used by the moment step (reference lag);
-    lost: (2,) cumulative mass dropped (below the grid or under the 1e-10 tolerance).
-    """
-    nb = edges.size - 1
-    new_n = np.empty(nb)
-    new_w = np.empty(nb)
-    inv_span = 1.0 / (M + Mr)
-    if tau_m > 0:
-        ext_mu = lam / tau_m
-        ext_var = lam / (tau_m * tau_m)
-        shrink = 1.0 - dt / tau_m
-    else:
-        ext_mu = lam
-        ext_var = lam
-        shrink = 1.0
-    nf = np.zeros(2)
-    for step in range(s0, s1):
-        for pop in range(2):
-            ke = 2 * pop
-            ki = ke + 1
-            drive_e = s[ke] * hbar[ke] / tau[ke]
-            drive_i = s[ki] * hbar[ki] / tau[ki]
-            var_e = s[ke] * s[ke] * sig[ke] / (tau[ke] * tau[ke])
-            var_i = s[ki] * s[ki] * sig[ki] / (tau[ki] * tau[ki])
-            new_n[:] = 0.0
-            new_w[:] = 0.0
-            fired = 0.0
-            dropped = 0.0
-            for m in range(nb):
-                nm = n[pop, m]
-                if nm < _TINY:
-                    dropped += nm
-                    continue
-                vbar = w[pop, m] / nm
-                a, b = _closure(vbar, edges[m], edges[m + 1], _EPS)
-                a *= shrink
-                b *= shrink
-                # inhibitory factor evaluated at the bin mean (closure of §2.4)
-                f = (vbar + Mr) * inv_span
-                mu = (ext_mu + drive_e - f * drive_i) * dt
-                var = (ext_var + var_e + f * f * var_i) * dt
-                spike, below, placed = _transport(a, b, mu, math.sqrt(var), edges, nm, new_n,
-                                                  new_w)
-                fired += nm * spike
-                dropped += nm * (1.0 - spike - placed)
-            # refractory pool: R' = R + nf, outflow L re-enters the reset bin at v = 0
-            r_tmp = refr[pop] + fired
-            if tau_r <= 0:
-                out = r_tmp
-            elif code_refractory:
-                out = abs((-r_tmp / tau_r + fired) * dt)
-                out = round(out * 1e10) / 1e10
-                if out > r_tmp:
-                    out = r_tmp
-            else:
-                out = r_tmp * dt / tau_r
-            refr[pop] = r_tmp - out
-            new_n[m0] += out
-            for d in range(nb):
-                n[pop, d] = new_n[d]
-                w[pop, d] = new_w[d]
-                out_n[step, pop, d] = new_n[d]
-            nf[pop] = fired
-            lost[pop] += dropped
-        # moments: one Euler step with the previous step's rates (one step of extra lag)
-        _moment_step(hbar, sig, r_prev[0], r_prev[1], tau, p, dt)
-        r_prev[0] = nf[0] / dt
-        r_prev[1] = nf[1] / dt
-        out_rate[step, 0] = nf[0]
-        out_rate[step, 1] = nf[1]
-        for k in range(4):
-            out_h[step, k] = hbar[k]
-            out_sig[step, k] = sig[k]
-        out_r[step, 0] = refr[0]
-        out_r[step, 1] = refr[1]
-        out_lost[step, 0] = lost[0]
-        out_lost[step, 1] = lost[1]
 
 
 def simulate_dsode(params: MarkovParams, t_max: float = 1000.0, *, refractory: str = "code",
@@ -153,7 +60,7 @@ def simulate_dsode(params: MarkovParams, t_max: float = 1000.0, *, refractory: s
         for c, (a, b) in enumerate(chunks):
             # the first chunk carries numba compilation (or the cache load)
             with timer("compile" if c == 0 else "simulate"):
-                _dsode_chunk(a, b, n, w, refr, hbar, sig, r_prev, lost, n_pop, params.lam,
+                dsode_chunk(a, b, n, w, refr, hbar, sig, r_prev, lost, n_pop, params.lam,
                              params.M, params.Mr, params.tau_m, tau, p, s, params.tau_r, dt,
                              refractory == "code", edges, m0, out_rate, out_h, out_sig, out_r,
                              out_n, out_lost)

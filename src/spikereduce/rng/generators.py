@@ -168,7 +168,7 @@ def normal_pair(pos, j):
     return rad * x, rad * y
 
 
-@njit(cache=True, **FAST)
+@njit(cache=True, inline="always", **FAST)
 def normal(st, k, spare):
     """A standard normal from stream ``k``: Box–Muller pairs, the second kept in ``spare``
     (float64[2]: value, has-value) for the next call."""
@@ -208,7 +208,7 @@ def fill_uniform(out, st, k):
         out[i] = uniform(st, k)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def poisson_from_uniform(u, lam, p0):
     """The Poisson(lam) count at u by inversion upward from 0, given p0 = e^{-lam}.
 
@@ -223,7 +223,7 @@ def poisson_from_uniform(u, lam, p0):
     return j
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _from_mode(u, mode, log_pmf_mode, n_max, lam, n, p, binom):
     """Inversion of a unimodal count law by walking outward from its mode: the mass is summed
     alternately above and below the mode until it exceeds u (an exact draw: inversion in the
@@ -264,12 +264,11 @@ def _from_mode(u, mode, log_pmf_mode, n_max, lam, n, p, binom):
             return hi if p_hi >= p_lo else lo
 
 
-@njit(cache=True)
-def poisson(st, k, lam):
-    """An exact Poisson(lam) count from stream ``k`` (one uniform per draw)."""
+@njit(cache=True, error_model="numpy")
+def poisson_at(u, lam):
+    """The exact Poisson(lam) count at the uniform u (inversion; ``poisson`` draws u)."""
     if lam <= 0.0:
         return 0
-    u = uniform(st, k)
     if lam < _FROM_MODE:
         return poisson_from_uniform(u, lam, math.exp(-lam))
     mode = np.int64(math.floor(lam))
@@ -277,16 +276,22 @@ def poisson(st, k, lam):
     return _from_mode(u, mode, log_pm, np.int64(1) << 62, lam, 0, 0.0, False)
 
 
-@njit(cache=True)
-def binomial(st, k, n, p):
-    """An exact Binomial(n, p) count from stream ``k`` (one uniform per draw)."""
+@njit(cache=True, error_model="numpy")
+def binomial_at(u, n, p):
+    """The exact Binomial(n, p) count at the uniform u (inversion; ``binomial`` draws u)."""
     if n <= 0 or p <= 0.0:
         return 0
     if p >= 1.0:
         return n
-    if p > 0.5:
-        return n - binomial(st, k, n, 1.0 - p)
-    u = uniform(st, k)
+    flip = p > 0.5  # invert the law of the rarer outcome
+    q = 1.0 - p if flip else p
+    j = _binomial_low(u, n, q)
+    return n - j if flip else j
+
+
+@njit(cache=True, error_model="numpy")
+def _binomial_low(u, n, p):
+    """The Binomial(n, p) count at u, for p <= 1/2."""
     if n * p < _FROM_MODE:
         log_q = n * math.log1p(-p)
         if log_q > -700.0:
@@ -305,3 +310,18 @@ def binomial(st, k, n, p):
     log_pm = (math.lgamma(n + 1.0) - math.lgamma(mode + 1.0) - math.lgamma(n - mode + 1.0)
               + mode * math.log(p) + (n - mode) * math.log1p(-p))
     return _from_mode(u, mode, log_pm, n, 0.0, n, p, True)
+
+
+# The samplers that take the generator state are inlined: a compiled call that receives an
+# array costs a reference-count increment and decrement, several times the draw itself in a
+# loop over neurons. The out-of-line work above takes scalars only.
+@njit(cache=True, inline="always")
+def poisson(st, k, lam):
+    """An exact Poisson(lam) count from stream ``k`` (one uniform per draw)."""
+    return poisson_at(uniform(st, k), lam)
+
+
+@njit(cache=True, inline="always")
+def binomial(st, k, n, p):
+    """An exact Binomial(n, p) count from stream ``k`` (one uniform per draw)."""
+    return binomial_at(uniform(st, k), n, p)

@@ -11,7 +11,7 @@ import math
 import numpy as np
 from numba import njit
 
-from ..rng.generators import poisson, uniform
+from ..rng.generators import binomial_at, poisson, uniform
 
 _SQRT1_2 = 1.0 / math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -167,15 +167,7 @@ def _thin(y, q, w, p):
     v = w / p
     if v >= 1.0:
         v = 0.9999999999999999
-    prob = (1.0 - q) ** y
-    acc = prob
-    r = 0
-    ratio = q / (1.0 - q)
-    while v >= acc and r < y:
-        prob *= (y - r) / (r + 1.0) * ratio
-        r += 1
-        acc += prob
-    return y - r
+    return y - binomial_at(v, y, q)
 
 
 @njit(cache=True)
