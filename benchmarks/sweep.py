@@ -29,9 +29,9 @@ from spikereduce.rng import streams  # noqa: E402
 from spikereduce.sweep import run_sweep  # noqa: E402
 
 
-def cpu_toy(cfg: RunConfig):
+def cpu_toy(cfg: RunConfig, opts: dict | None = None):
     """A logistic-map orbit in pure Python: CPU-bound, deterministic given the seed."""
-    steps = int(cfg.options.get("steps", 2_000_000))
+    steps = int((opts or cfg.options).get("steps", 2_000_000))
     r = float(cfg.params.get("r", 3.7))
     x = float(streams(cfg.seed).generator("initial").uniform(0.1, 0.9))
     total = 0.0
@@ -114,7 +114,8 @@ def main() -> None:
     args = ap.parse_args()
     n = args.points
     registry.discover()
-    registry.register_run("bench", "cpu_toy", description="CPU-bound toy")(cpu_toy)
+    registry.register_run("bench", "cpu_toy", description="CPU-bound toy",
+                          options=(registry.Option("steps", 2_000_000, int),))(cpu_toy)
     folder = Path(tempfile.mkdtemp(prefix="spikereduce-bench-sweep-"))
     try:
         # ~1.2 s of CPU per point on an idle core of the development machine.

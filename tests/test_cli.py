@@ -11,6 +11,7 @@ from pydantic import Field
 
 from spikereduce import registry
 from spikereduce.cli import main
+from spikereduce.errors import ParameterError
 from spikereduce.io import load, make_dataset
 from spikereduce.params import Params, check_real
 
@@ -20,10 +21,8 @@ class ToyParams(Params):
     p: float = Field(0.5, ge=0, le=1)
 
 
-def _toy_run(cfg):
-    params = ToyParams(**cfg.params)
-    opts = cfg.kwargs_for(_toy_simulate)
-    return _toy_simulate(params, seed=cfg.seed, **opts)
+def _toy_run(cfg, opts):
+    return _toy_simulate(ToyParams(**cfg.params), seed=cfg.seed, **opts)
 
 
 def _toy_simulate(params, t_max=1.0, *, seed=0):
@@ -47,7 +46,9 @@ def _toy_demo(folder):
 @pytest.fixture(autouse=True)
 def toy_family():
     registry.discover()
-    registry.register_run("toy", "const", figure=_toy_figure, description="constant")(_toy_run)
+    registry.register_run("toy", "const", figure=_toy_figure, description="constant",
+                          options=(registry.Option("t_max", 1.0, float, "s", "duration"),))(
+        _toy_run)
     registry.register_demo("toy", description="toy demo")(_toy_demo)
     yield
     registry._REGISTRY.runs.pop(("toy", "const"), None)
@@ -165,3 +166,44 @@ def test_info_names_the_threading_layer_numba_will_use():
     assert chosen in ("tbb", "omp", "workqueue")
     assert f"available: {chosen}" in text or f", {chosen}" in text
     assert _threading_layer("no-such-layer").startswith("no-such-layer: not available")
+
+
+def test_every_model_declares_documented_options_and_its_example_configs_resolve():
+    """The declarations are the one source of [run] options: every option has a doc line, and
+    every example config names only declared options of a right kind."""
+    from pathlib import Path
+
+    from spikereduce.config import load_config
+
+    registry.discover()
+    for entry in registry.run_entries():
+        if entry.family == "toy":
+            continue
+        assert entry.options, f"{entry.family}/{entry.model} declares no options"
+        for o in entry.options:
+            assert o.doc, f"{entry.family}/{entry.model}: option {o.name} has no doc"
+    configs = sorted(Path("examples/configs").glob("*.toml"))
+    assert configs
+    for path in configs:
+        cfg = load_config(path)
+        entry = registry.get_run(cfg.family, cfg.model)
+        registry.resolve_options(entry.options, cfg.options, entry.run.where)
+
+
+def test_option_of_the_wrong_kind_names_field_value_and_kind():
+    registry.discover()
+    entry = registry.get_run("nlif", "particles")
+    with pytest.raises(ParameterError, match=r"run.n = '10' is invalid: must be an integer"):
+        registry.resolve_options(entry.options, {"n": "10"}, "nlif/particles")
+    with pytest.raises(ParameterError, match=r"unknown run option 'nn'.*known: bridge, cascade"):
+        registry.resolve_options(entry.options, {"nn": 10}, "nlif/particles")
+    got = registry.resolve_options(entry.options, {"dt": 1}, "nlif/particles")
+    assert got["dt"] == 1.0 and isinstance(got["dt"], float) and got["n"] == 100_000
+
+
+def test_cli_models_lists_the_declared_options(capsys):
+    assert main(["models", "markov/dsode"]) == 0
+    text = capsys.readouterr().out
+    assert "refractory" in text and "'code'" in text and "ms" in text
+    assert main(["models", "nofamily"]) == 2
+    assert "unknown family 'nofamily'" in capsys.readouterr().err

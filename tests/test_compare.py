@@ -91,7 +91,7 @@ def test_distance_inputs_are_validated(call, field):
 # --- the command -------------------------------------------------------------------------------
 
 
-def _toy_compare(cfg):
+def _toy_compare(cfg, opts):
     k = float(cfg.params.get("k", 1.0))
     t = np.linspace(0, 1, 11)
     micro = make_dataset({"rate": ("time", k * (1 + 0.1 * t))}, {"time": t}, family="toy",
@@ -107,7 +107,7 @@ def _toy_compare(cfg):
     return Comparison("toy", rows, figure=fig, datasets={"micro": micro, "macro": macro})
 
 
-def _bad_compare(cfg):
+def _bad_compare(cfg, opts):
     return {"nu": 1.0}
 
 

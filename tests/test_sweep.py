@@ -37,24 +37,27 @@ TOY_SRC = textwrap.dedent('''
     import numpy as np
     from spikereduce.errors import NumericalError, ParameterError
     from spikereduce.io import make_dataset
+    from spikereduce.registry import Option
     from spikereduce.rng import streams
 
-    def toy_run(cfg):
+    TOY_OPTIONS = (Option("n", 8, int), Option("sleep", 0.0, float), Option("log", "", str),
+                   Option("time", 0.0, float, doc="unused: a swept name that clashes with a dim"))
+
+    def toy_run(cfg, opts):
         a = float(cfg.params.get("a", 1.0))
         b = float(cfg.params.get("b", 0.0))
         if a < 0:
             raise ParameterError("a", a, ">= 0")
         if a > 100:
             raise NumericalError("toy blew up", time=0.5)
-        opts = dict(cfg.options)
-        n = int(opts.get("n", 8))
+        n = opts["n"]
         rng = streams(cfg.seed).generator("initial")
         t = np.arange(n) * 0.5
         x = a * np.sin(t) + b + rng.normal(size=n)
         events = np.sort(rng.uniform(0, t[-1], int(2 + 3 * a)))
-        if opts.get("sleep"):
-            time.sleep(float(opts["sleep"]))
-        if opts.get("log"):
+        if opts["sleep"]:
+            time.sleep(opts["sleep"])
+        if opts["log"]:
             with open(opts["log"], "a") as fh:
                 fh.write(f"{cfg.seed} {os.getpid()}\\n")
         return make_dataset({"x": ("time", x), "mean_x": ((), float(x.mean())),
@@ -72,7 +75,7 @@ cloudpickle.register_pickle_by_value(sys.modules[__name__])
 @pytest.fixture(autouse=True)
 def toy_family():
     registry.discover()
-    registry.register_run("toy", "noise", description="toy")(toy_run)  # noqa: F821
+    registry.register_run("toy", "noise", options=TOY_OPTIONS, description="toy")(toy_run)  # noqa: F821
     yield
     registry._REGISTRY.runs.pop(("toy", "noise"), None)
 
@@ -177,7 +180,7 @@ def test_open_sweep_puts_every_point_where_it_belongs(tmp_path, cluster):
     plan = make_plan(cfg, GRID, seeds=2)
     for index in (0, 5, 11, 15):
         ia, ib, ir = plan.position(index)
-        direct = toy_run(plan.point_config(index))  # noqa: F821
+        direct = registry.get_run("toy", "noise").run(plan.point_config(index))
         point = ds.isel(a=ia, b=ib, replicate=ir)
         assert point.x.values.tobytes() == direct.x.values.tobytes()
         assert int(point.point_seed) == point_seed(11, index)
@@ -224,7 +227,7 @@ from spikereduce.sweep import run_sweep
 {toy}
 if __name__ == "__main__":
     registry.discover()
-    registry.register_run("toy", "noise")(toy_run)
+    registry.register_run("toy", "noise", options=TOY_OPTIONS)(toy_run)
     cfg = RunConfig("toy", "noise", params={{"a": 1.0, "b": 0.5}},
                     options={{"n": 8, "sleep": 0.3, "log": sys.argv[2]}}, seed=11)
     run_sweep(cfg, {grid!r}, sys.argv[1], seeds=2, workers=1, progress=False)
@@ -312,7 +315,7 @@ from spikereduce.cli import main
 {toy}
 if __name__ == "__main__":
     registry.discover()
-    registry.register_run("toy", "noise")(toy_run)
+    registry.register_run("toy", "noise", options=TOY_OPTIONS)(toy_run)
     sys.exit(main(sys.argv[1:]))
 """
 
@@ -538,3 +541,12 @@ def test_workers_that_do_not_see_the_store_send_their_points_back(tmp_path, clus
     assert result.computed == 8
     run_sweep(_cfg(), GRID, tmp_path / "local.zarr", client=client)
     _assert_same_numbers(open_sweep(tmp_path / "back.zarr"), open_sweep(tmp_path / "local.zarr"))
+
+
+def test_unknown_run_option_is_refused_before_any_point_runs(tmp_path):
+    cfg = _cfg().with_overrides({"run.nn": 3})
+    with pytest.raises(ParameterError, match=r"unknown run option 'nn' for toy/noise; known: "
+                                             r"log, n, sleep, time"):
+        run_sweep(cfg, ["a=1,2"], tmp_path / "s.zarr", workers=1)
+    assert not (tmp_path / "s.zarr" / "points").exists() or \
+        not list((tmp_path / "s.zarr" / "points").glob("p*"))

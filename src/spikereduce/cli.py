@@ -1,4 +1,4 @@
-"""The ``spikereduce`` command: info, run, demo, compare, sweep.
+"""The ``spikereduce`` command: info, models, run, demo, compare, sweep.
 
 Bad input prints one line on standard error and exits with status 2; set SPIKEREDUCE_DEBUG=1 to
 see tracebacks of unexpected errors.
@@ -87,6 +87,29 @@ def info() -> None:
     if not registry.families():
         table.add_row("families", "none registered")
     out.print(table)
+
+
+@app.command()
+def models(name: Annotated[str | None, typer.Argument(
+        help="FAMILY or FAMILY/MODEL; all models when omitted")] = None) -> None:
+    """The registered models and their [run] options: name, default, unit and meaning."""
+    from .errors import ConfigError
+
+    entries = registry.run_entries()
+    if name:
+        family, _, model = name.partition("/")
+        entries = [e for e in entries if e.family == family and (not model or e.model == model)]
+        if not entries:
+            registry.get_run(family, model or "?")  # raises with the known names
+            raise ConfigError(f"no models match {name!r}")
+    for entry in entries:
+        table = Table(title=f"{entry.family}/{entry.model}: {entry.description}",
+                      title_justify="left")
+        for column in ("option", "default", "unit", "meaning"):
+            table.add_column(column)
+        for o in entry.options:
+            table.add_row(o.name, o.default_text, o.unit, o.doc)
+        out.print(table)
 
 
 @app.command()

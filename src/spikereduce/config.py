@@ -5,7 +5,7 @@
     seed = 1
     [params]          # the family's parameter object
     b = 0.5
-    [run]             # keyword arguments of the model's simulate function
+    [run]             # the model's run options (declared with the model: spikereduce models)
     n = 10000
     t_max = 2.0
 
@@ -14,9 +14,8 @@ Config files are data: they are parsed with ``tomllib`` and nothing in them is e
 
 from __future__ import annotations
 
-import inspect
 import tomllib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -54,18 +53,6 @@ class RunConfig:
                 raise ParameterError(key, value, message=(
                     f"cannot set {key!r}: names are 'seed', 'params.NAME' or 'run.NAME'"))
         return replace(self, params=params, options=options, seed=seed)
-
-    def kwargs_for(self, func: Callable[..., Any], *, exclude: Iterable[str] = ()) -> dict:
-        """The ``[run]`` options as keyword arguments of ``func``, refusing unknown names."""
-        sig = inspect.signature(func)
-        accepted = {n for n, p in sig.parameters.items()
-                    if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)} - set(exclude)
-        unknown = sorted(set(self.options) - accepted)
-        if unknown:
-            raise ParameterError(f"run.{unknown[0]}", self.options[unknown[0]], message=(
-                f"unknown run option {unknown[0]!r} for {self.family}/{self.model}; "
-                f"known: {', '.join(sorted(accepted)) or 'none'}"))
-        return dict(self.options)
 
 
 def parse_config(data: Mapping[str, Any], *, source: str = "") -> RunConfig:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import pkgutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,13 +29,111 @@ class SummaryRow:
     note: str = ""
 
 
+class _Required:
+    def __repr__(self) -> str:
+        return "required"
+
+
+REQUIRED: Any = _Required()
+_KINDS = {float: "a number", int: "an integer", bool: "true or false", str: "a string",
+          list: "a list"}
+
+
+@dataclass(frozen=True)
+class Option:
+    """One ``[run]`` option of a model, declared once: the CLI, sweeps, error messages and the
+    options table of the docs (``spikereduce models``) all read this declaration."""
+
+    name: str
+    default: Any
+    kind: type = float
+    unit: str = ""
+    doc: str = ""
+
+    def check(self, value: Any, where: str) -> Any:
+        """``value`` as this option's kind (an integer is a number; None where the default is
+        None); the model's own function then checks its range."""
+        if value is None and self.default is None:
+            return None
+        k = self.kind
+        ok = (isinstance(value, (int, float)) and not isinstance(value, bool) if k is float
+              else isinstance(value, int) and not isinstance(value, bool) if k is int
+              else isinstance(value, (list, tuple)) if k is list
+              else isinstance(value, k))
+        if not ok:
+            from .errors import ParameterError
+
+            admissible = _KINDS.get(k, k.__name__) + (" or none" if self.default is None else "")
+            raise ParameterError(f"run.{self.name}", value, f"{admissible} ({where})")
+        return float(value) if k is float else list(value) if k is list else value
+
+    @property
+    def default_text(self) -> str:
+        return "required" if self.default is REQUIRED else repr(self.default)
+
+
+def resolve_options(options: Sequence[Option], given: Mapping[str, Any], where: str
+                    ) -> dict[str, Any]:
+    """The declared options with the given values checked and the defaults filled in; an
+    unknown or missing name raises ParameterError listing the valid names."""
+    from .errors import ParameterError
+
+    known = {o.name: o for o in options}
+    for name in given:
+        if name not in known:
+            raise ParameterError(f"run.{name}", given[name], message=(
+                f"unknown run option {name!r} for {where}; "
+                f"known: {', '.join(sorted(known)) or 'none'}"))
+    out: dict[str, Any] = {}
+    for o in options:
+        if o.name in given:
+            out[o.name] = o.check(given[o.name], where)
+        elif o.default is REQUIRED:
+            raise ParameterError(f"run.{o.name}", message=(
+                f"missing run option {o.name!r} for {where} ({o.doc or o.kind.__name__})"))
+        else:
+            out[o.name] = o.default
+    return out
+
+
+@dataclass(frozen=True)
+class Model:
+    """A registered model's callable: checks ``cfg``'s options against the declaration and calls
+    ``func(cfg, options)``. Plain data and a module-level function, so it pickles to workers."""
+
+    func: Callable[[RunConfig, dict[str, Any]], Any]
+    options: tuple[Option, ...]
+    where: str
+
+    def __call__(self, cfg: RunConfig) -> Any:
+        return self.func(cfg, resolve_options(self.options, cfg.options, self.where))
+
+
+@dataclass(frozen=True)
+class CompareModel(Model):
+    """A family's micro-vs-macro comparison, called with a config of one of its run models:
+    options that model declares and the comparison does not use are set aside (they configure
+    the single run, not the pair); any other name must be the comparison's own."""
+
+    def __call__(self, cfg: RunConfig) -> Any:
+        own = {o.name for o in self.options}
+        entry = _REGISTRY.runs.get((cfg.family, cfg.model))
+        theirs = {o.name for o in entry.options} if entry is not None else set()
+        given = {k: v for k, v in cfg.options.items() if k in own or k not in theirs}
+        return self.func(cfg, resolve_options(self.options, given, self.where))
+
+
 @dataclass(frozen=True)
 class RunEntry:
     family: str
     model: str
-    run: Callable[[RunConfig], Any]
+    run: Model
     figure: Callable[[Any], Any] | None = None
     description: str = ""
+
+    @property
+    def options(self) -> tuple[Option, ...]:
+        return self.run.options
 
 
 @dataclass(frozen=True)
@@ -48,8 +146,12 @@ class DemoEntry:
 @dataclass(frozen=True)
 class CompareEntry:
     family: str
-    run: Callable[[RunConfig], Any]
+    run: Model
     description: str = ""
+
+    @property
+    def options(self) -> tuple[Option, ...]:
+        return self.run.options
 
 
 @dataclass
@@ -63,15 +165,19 @@ class _Registry:
 _REGISTRY = _Registry()
 
 
-def register_run(family: str, model: str, *, figure: Callable[[Any], Any] | None = None,
+def register_run(family: str, model: str, *, options: Sequence[Option] = (),
+                 figure: Callable[[Any], Any] | None = None,
                  description: str = "") -> Callable[[Callable], Callable]:
-    """Decorator: ``run(config) -> Dataset`` is the ``[family, model]`` entry of ``run``/sweeps.
+    """Decorator: ``run(config, options) -> Dataset`` is the ``[family, model]`` entry of
+    ``run``/sweeps; ``options`` declares its ``[run]`` options (the function receives them
+    checked, defaults filled in).
 
     ``figure(ds) -> Figure`` (optional) draws the PNG that ``spikereduce run`` writes beside
     the result.
     """
     def deco(func: Callable) -> Callable:
-        _REGISTRY.runs[(family, model)] = RunEntry(family, model, func, figure, description)
+        bound = Model(func, tuple(options), f"{family}/{model}")
+        _REGISTRY.runs[(family, model)] = RunEntry(family, model, bound, figure, description)
         return func
     return deco
 
@@ -84,10 +190,13 @@ def register_demo(family: str, *, description: str = "") -> Callable[[Callable],
     return deco
 
 
-def register_compare(family: str, *, description: str = "") -> Callable[[Callable], Callable]:
-    """Decorator: ``compare(config) -> analysis.compare.Comparison`` (micro vs macro)."""
+def register_compare(family: str, *, options: Sequence[Option] = (),
+                     description: str = "") -> Callable[[Callable], Callable]:
+    """Decorator: ``compare(config, options) -> analysis.compare.Comparison`` (micro vs
+    macro), with its ``[run]`` options declared as for :func:`register_run`."""
     def deco(func: Callable) -> Callable:
-        _REGISTRY.compares[family] = CompareEntry(family, func, description)
+        bound = CompareModel(func, tuple(options), f"{family} compare")
+        _REGISTRY.compares[family] = CompareEntry(family, bound, description)
         return func
     return deco
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -16,24 +17,28 @@ from ..analysis.compare import Comparison, ComparisonRow
 from ..config import RunConfig
 from ..io import make_dataset, save
 from ..plot import save_png
-from ..registry import SummaryRow, register_compare, register_demo, register_run
+from ..registry import Option, SummaryRow, register_compare, register_demo, register_run
 from . import closed_form, theory
 from .analysis import log_binned, size_histogram, total_variation
 from .figures import run_figure, size_distribution_figure
 from .models import MODELS, Model, RingParams, TorusParams
 from .simulate import simulate
 
-_EXCLUDE = ("W", "seed", "p", "u0", "progress")
-_DEFAULT_AVALANCHES = 100_000
+OPTIONS = (
+    Option("n_avalanches", 100_000, int, "avalanches", "avalanches to simulate"),
+    Option("delta", None, float, "threshold", "drive amplitude (default 1 - max row sum of W)"),
+    Option("random_amplitude", True, bool, "", "drive by delta·U[0,1) (ergodic) or exactly "
+           "delta"),
+    Option("record_assemblies", False, bool, "", "keep the units of every avalanche"),
+    Option("check_resonance", True, bool, "", "warn when a constant amplitude is resonant"),
+)
 
 
-def _simulate_cfg(cfg: RunConfig, model: Model):
+def _simulate_cfg(cfg: RunConfig, model: Model, opts: dict[str, Any]):
     params = model.params(**cfg.params)
-    opts = cfg.kwargs_for(simulate, exclude=_EXCLUDE)
-    n_av = opts.pop("n_avalanches", _DEFAULT_AVALANCHES)
-    opts.setdefault("record_assemblies", False)
+    rest = dict(opts)
     W = model.build(params)
-    rec = simulate(W, n_av, seed=cfg.seed, **opts)
+    rec = simulate(W, rest.pop("n_avalanches"), seed=cfg.seed, **rest)
     return params, W, rec
 
 
@@ -61,8 +66,8 @@ def _result_dataset(model_name: str, model: Model, params, W, rec) -> xr.Dataset
 
 
 def _make_run(model_name: str, model: Model):
-    def run(cfg: RunConfig) -> xr.Dataset:
-        params, W, rec = _simulate_cfg(cfg, model)
+    def run(cfg: RunConfig, opts: dict[str, Any]) -> xr.Dataset:
+        params, W, rec = _simulate_cfg(cfg, model, opts)
         return _result_dataset(model_name, model, params, W, rec)
 
     run.__doc__ = f"Simulate the {model.description} and attach its exact theory."
@@ -70,20 +75,21 @@ def _make_run(model_name: str, model: Model):
 
 
 for _name, _model in MODELS.items():
-    register_run("avalanche", _name, figure=run_figure,
+    register_run("avalanche", _name, figure=run_figure, options=OPTIONS,
                  description=f"EHE avalanches: {_model.description}")(
         _make_run(_name, _model))
 
 
-@register_compare("avalanche", description="simulated avalanches vs the exact theory")
-def compare(cfg: RunConfig) -> Comparison:
+@register_compare("avalanche", options=OPTIONS,
+                  description="simulated avalanches vs the exact theory")
+def compare(cfg: RunConfig, opts: dict[str, Any]) -> Comparison:
     """Simulated vs exact: mean size, P(1), P(N) (or the tail mass), total-variation distance."""
     model = MODELS.get(cfg.model)
     if model is None:
         from ..errors import ConfigError
 
         raise ConfigError(f"unknown avalanche model {cfg.model!r} (known: {', '.join(MODELS)})")
-    params, W, rec = _simulate_cfg(cfg, model)
+    params, W, rec = _simulate_cfg(cfg, model, opts)
     ds = _result_dataset(cfg.model, model, params, W, rec)
     n = len(rec)
     P_sim = ds["P_sim"].values

@@ -6,6 +6,7 @@ Spec balanced.md §1.7 (network), §2.3 (limit), T6 (convergence), T7 (histogram
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -13,10 +14,11 @@ from scipy import stats
 
 from ..analysis.compare import Comparison, ComparisonRow
 from ..config import RunConfig
+from ..errors import ParameterError
 from ..io import params_of, save
 from ..params import check_real
 from ..plot import save_png
-from ..registry import SummaryRow, register_compare, register_demo, register_run
+from ..registry import Option, SummaryRow, register_compare, register_demo, register_run
 from .convergence import convergence_study
 from .figures import convergence_figure, histogram_figure, trajectories_figure
 from .limit import STATE, balanced_initial, integrated_drift, solve_limit
@@ -33,42 +35,29 @@ def _start(params: BalancedParams, m_E0: float, v_E0: float, v_I0: float,
             check_real("v_I0", v_I0, lo=0))
 
 
-def _network_options(params: BalancedParams, n: int = 2000, t_max: float = 4.0, *,
-                     m_E0: float = REFERENCE_START[0], v_E0: float = REFERENCE_START[1],
-                     v_I0: float = REFERENCE_START[2], m_I0: float | None = None,
-                     dt: float = 1e-3, record_dt: float = 0.01,
-                     snapshot_times: list[float] | tuple = (), edges: str = "independent",
-                     on_loss_of_balance: str = "warn", seed: int = 0,
-                     progress: bool | None = None) -> xr.Dataset:
-    y0 = _start(params, m_E0, v_E0, v_I0, m_I0)
-    return simulate_network(params, n, t_max, y0=y0, dt=dt, seed=seed, record_dt=record_dt,
-                            snapshot_times=snapshot_times, edges=edges,
-                            on_loss_of_balance=on_loss_of_balance, progress=progress)
+START = (
+    Option("m_E0", REFERENCE_START[0], float, "", "initial mean of the E states"),
+    Option("v_E0", REFERENCE_START[1], float, "", "initial variance of the E states"),
+    Option("v_I0", REFERENCE_START[2], float, "", "initial variance of the I states"),
+    Option("m_I0", None, float, "", "initial mean of the I states (default: solved from "
+           "the balance condition)"),
+)
+T_MAX = Option("t_max", 4.0, float, "time", "simulated time")
+DT = Option("dt", 1e-3, float, "time", "time step")
+NETWORK = (
+    Option("n", 2000, int, "neurons", "neurons per population"), T_MAX, DT, *START,
+    Option("record_dt", 0.01, float, "time", "interval of the recorded statistics"),
+    Option("snapshot_times", [], list, "time", "times at which all states are stored"),
+    Option("edges", "independent", str, "", "'independent' (the model) or 'shared' (control: one "
+           "spike train per neuron seen by all its targets)"),
+    Option("on_loss_of_balance", "warn", str, "", "'warn', 'raise' or 'ignore' when D >= 0"),
+)
 
 
-def _limit_options(params: BalancedParams, t_max: float = 4.0, *,
-                   m_E0: float = REFERENCE_START[0], v_E0: float = REFERENCE_START[1],
-                   v_I0: float = REFERENCE_START[2], m_I0: float | None = None,
-                   method: str = "multiplier", n_points: int = 401,
-                   on_loss_of_balance: str = "raise") -> xr.Dataset:
-    y0 = _start(params, m_E0, v_E0, v_I0, m_I0)
-    return solve_limit(params, y0, t_max, method=method, n_points=n_points,
-                       on_loss_of_balance=on_loss_of_balance)
-
-
-def _convergence_options(params: BalancedParams, *, ns: list[int] = (500, 2000, 8000),
-                         replicates: list[int] = (8, 4, 2), t_max: float = 4.0,
-                         times: list[float] = (0.5, 1.0, 2.0, 4.0), dt: float = 1e-3,
-                         m_E0: float = REFERENCE_START[0], v_E0: float = REFERENCE_START[1],
-                         v_I0: float = REFERENCE_START[2], seed: int = 0,
-                         progress: bool | None = None) -> xr.Dataset:
-    from ..errors import ParameterError
-
-    if len(ns) != len(replicates):
-        raise ParameterError("replicates", list(replicates), f"one count per n ({len(ns)})")
-    y0 = balanced_initial(params, m_E0, v_E0, v_I0)
-    return convergence_study(params, y0, replicates=dict(zip(ns, replicates, strict=True)),
-                             t_max=t_max, times=times, dt=dt, seed=seed, progress=progress)
+def _network(params: BalancedParams, seed: int, opts: dict[str, Any]) -> xr.Dataset:
+    rest = dict(opts)
+    y0 = _start(params, *(rest.pop(o.name) for o in START))
+    return simulate_network(params, rest.pop("n"), rest.pop("t_max"), y0=y0, seed=seed, **rest)
 
 
 def _limit_for(ds: xr.Dataset) -> xr.Dataset:
@@ -88,43 +77,52 @@ def limit_figure(ds: xr.Dataset):
     return trajectories_figure(ds, title="balanced limit (Gaussian hydrodynamic ODEs)")
 
 
-@register_run("balanced", "network", figure=network_figure,
+@register_run("balanced", "network", figure=network_figure, options=NETWORK,
               description="balanced E/I network, tau-leaping with the exact per-edge law")
-def run_network(cfg: RunConfig) -> xr.Dataset:
+def run_network(cfg: RunConfig, opts: dict[str, Any]) -> xr.Dataset:
+    return _network(BalancedParams(**cfg.params), cfg.seed, opts)
+
+
+@register_run("balanced", "limit", figure=limit_figure, options=(
+    T_MAX, *START,
+    Option("method", "multiplier", str, "", "'multiplier' (balance multiplier, Baumgarte "
+           "stabilised) or 'projection' (means kept on the balanced manifold)"),
+    Option("n_points", 401, int, "points", "output times on [0, t_max]"),
+    Option("on_loss_of_balance", "raise", str, "", "'raise' or 'stop' when D >= 0"),
+), description="Gaussian limit: mean/variance ODEs under the balance constraint")
+def run_limit(cfg: RunConfig, opts: dict[str, Any]) -> xr.Dataset:
     params = BalancedParams(**cfg.params)
-    opts = cfg.kwargs_for(_network_options, exclude=("params", "seed"))
-    return _network_options(params, seed=cfg.seed, **opts)
+    rest = dict(opts)
+    y0 = _start(params, *(rest.pop(o.name) for o in START))
+    return solve_limit(params, y0, rest.pop("t_max"), **rest)
 
 
-@register_run("balanced", "limit", figure=limit_figure,
-              description="Gaussian limit: mean/variance ODEs under the balance constraint")
-def run_limit(cfg: RunConfig) -> xr.Dataset:
+@register_run("balanced", "convergence", figure=convergence_figure, options=(
+    Option("ns", [500, 2000, 8000], list, "neurons", "network sizes"),
+    Option("replicates", [8, 4, 2], list, "runs", "replicates per size"),
+    T_MAX, Option("times", [0.5, 1.0, 2.0, 4.0], list, "time", "observation times"), DT,
+    *START[:3],
+), description="network -> limit RMS error over n, fitted log-log slope")
+def run_convergence(cfg: RunConfig, opts: dict[str, Any]) -> xr.Dataset:
     params = BalancedParams(**cfg.params)
-    opts = cfg.kwargs_for(_limit_options, exclude=("params",))
-    return _limit_options(params, **opts)
+    ns, replicates = opts["ns"], opts["replicates"]
+    if len(ns) != len(replicates):
+        raise ParameterError("run.replicates", replicates, f"one count per n ({len(ns)})")
+    y0 = balanced_initial(params, opts["m_E0"], opts["v_E0"], opts["v_I0"])
+    return convergence_study(params, y0, replicates=dict(zip(ns, replicates, strict=True)),
+                             t_max=opts["t_max"], times=opts["times"], dt=opts["dt"],
+                             seed=cfg.seed)
 
 
-@register_run("balanced", "convergence", figure=convergence_figure,
-              description="network -> limit RMS error over n, fitted log-log slope")
-def run_convergence(cfg: RunConfig) -> xr.Dataset:
-    params = BalancedParams(**cfg.params)
-    opts = cfg.kwargs_for(_convergence_options, exclude=("params", "seed"))
-    return _convergence_options(params, seed=cfg.seed, **opts)
-
-
-@register_compare("balanced", description="network vs limit at the same parameters")
-def compare(cfg: RunConfig) -> Comparison:
+@register_compare("balanced", options=tuple(o for o in NETWORK if o.name not in (
+    "snapshot_times", "on_loss_of_balance")),
+                  description="network vs limit at the same parameters")
+def compare(cfg: RunConfig, opts: dict[str, Any]) -> Comparison:
     """Network against the limit: statistics at t_max and RMS errors over the whole run."""
     params = BalancedParams(**cfg.params)
-    opts = dict(cfg.options)
-    # Options of the other models, and snapshots (not compared), may sit in the same config.
-    for key in ("method", "n_points", "ns", "replicates", "times", "snapshot_times"):
-        opts.pop(key, None)
-    net_opts = {k: v for k, v in opts.items() if k != "on_loss_of_balance"}
-    probe = RunConfig(cfg.family, "network", cfg.params, net_opts, cfg.seed)
-    kwargs = probe.kwargs_for(_network_options, exclude=("params", "seed"))
-    t_end = float(kwargs.get("t_max", 4.0))
-    net = _network_options(params, seed=cfg.seed, snapshot_times=[t_end], **kwargs)
+    t_end = opts["t_max"]
+    net = _network(params, cfg.seed, {**opts, "snapshot_times": [t_end],
+                                      "on_loss_of_balance": "warn"})
     lim = solve_limit(params, [float(v) for v in net.attrs["y0"]], t_end,
                       t_eval=net["time"].values)
     n = int(net.attrs["n"])

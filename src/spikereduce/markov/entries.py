@@ -7,6 +7,7 @@ mfe_rate, mean_H_*) and the beat histogram, so one p_EI point is one call (spec 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import xarray as xr
 
@@ -15,7 +16,7 @@ from ..config import RunConfig
 from ..io import save
 from ..params import check_choice, check_positive, check_real, check_seed
 from ..plot import save_png
-from ..registry import SummaryRow, register_compare, register_demo, register_run
+from ..registry import Option, SummaryRow, register_compare, register_demo, register_run
 from .bifurcation import bifurcation
 from .dsode import simulate_dsode
 from .figures import (
@@ -29,39 +30,48 @@ from .network import simulate_network
 from .observables import mfe_peaks, summary, with_summary
 from .params import MarkovParams
 
+T_MAX = Option("t_max", 1000.0, float, "ms", "simulated time")
+DT = Option("dt", 0.1, float, "ms", "time step")
+NETWORK = (
+    T_MAX, DT,
+    Option("connectivity", "annealed", str, "", "'annealed' (targets redrawn per spike) or "
+           "'fixed' (seeded Erdős–Rényi graph; SNN only)"),
+    Option("external", "gaussian", str, "", "'gaussian' drive or 'poisson' unit kicks (SNN)"),
+)
+REFRACTORY = Option("refractory", "code", str, "", "dsODE refractory rule: 'code' (the "
+                    "reference code's) or 'clean'")
 
-def _network_run(cfg: RunConfig, model: str) -> xr.Dataset:
-    params = MarkovParams(**cfg.params)
-    opts = cfg.kwargs_for(simulate_network, exclude=("params", "seed", "model"))
-    return with_summary(simulate_network(params, seed=cfg.seed, model=model, **opts))
 
-
-@register_run("markov", "snn", figure=run_figure,
+@register_run("markov", "snn", figure=run_figure, options=NETWORK,
               description="E/I pending-spike network (spec §1.3-1.4), with rates/SSI/beats")
-def run_snn(cfg: RunConfig) -> xr.Dataset:
-    return _network_run(cfg, "snn")
+def run_snn(cfg: RunConfig, opts: dict[str, Any]) -> xr.Dataset:
+    return with_summary(simulate_network(MarkovParams(**cfg.params), seed=cfg.seed,
+                                         model="snn", **opts))
 
 
-@register_run("markov", "sde", figure=run_figure,
+@register_run("markov", "sde", figure=run_figure, options=NETWORK,
               description="Markov-approximated SDE network (spec §2.3, level b)")
-def run_sde(cfg: RunConfig) -> xr.Dataset:
-    return _network_run(cfg, "sde")
+def run_sde(cfg: RunConfig, opts: dict[str, Any]) -> xr.Dataset:
+    return with_summary(simulate_network(MarkovParams(**cfg.params), seed=cfg.seed,
+                                         model="sde", **opts))
 
 
-@register_run("markov", "dsode", figure=run_figure,
+@register_run("markov", "dsode", figure=run_figure, options=(T_MAX, DT, REFRACTORY),
               description="dsODE bin-transport reduction (spec §2.4), with rates/SSI/beats")
-def run_dsode(cfg: RunConfig) -> xr.Dataset:
-    params = MarkovParams(**cfg.params)
-    opts = cfg.kwargs_for(simulate_dsode, exclude=("params",))
-    return with_summary(simulate_dsode(params, **opts))
+def run_dsode(cfg: RunConfig, opts: dict[str, Any]) -> xr.Dataset:
+    return with_summary(simulate_dsode(MarkovParams(**cfg.params), **opts))
 
 
-@register_run("markov", "bifurcation", figure=bifurcation_figure,
-              description="p_EI bifurcation diagram: beat histograms and rates, SNN vs dsODE")
-def run_bifurcation(cfg: RunConfig) -> xr.Dataset:
-    params = MarkovParams(**cfg.params)
-    opts = cfg.kwargs_for(bifurcation, exclude=("params", "seed"))
-    return bifurcation(params, seed=cfg.seed, **opts)
+@register_run("markov", "bifurcation", figure=bifurcation_figure, options=(
+    Option("p_ei_start", 0.5, float, "", "first p_EI of the diagram"),
+    Option("p_ei_stop", 1.0, float, "", "last p_EI"),
+    Option("count", 51, int, "points", "number of p_EI values"),
+    T_MAX, DT, REFRACTORY,
+    Option("models", ["snn", "dsode"], list, "", "models to run at each p_EI"),
+    Option("t_start", None, float, "ms", "statistics use t > t_start (default t_max / 5)"),
+), description="p_EI bifurcation diagram: beat histograms and rates, SNN vs dsODE")
+def run_bifurcation(cfg: RunConfig, opts: dict[str, Any]) -> xr.Dataset:
+    return bifurcation(MarkovParams(**cfg.params), seed=cfg.seed, **opts)
 
 
 @register_demo("markov", description="default point: raster and rates, SNN vs dsODE")
@@ -87,14 +97,6 @@ def demo(folder: Path) -> list[SummaryRow]:
         SummaryRow("markov", "SNN / dsODE beat pattern", f"{ps.pattern} / {pd.pattern}",
                    "period-2 / period-2"),
     ]
-
-
-def _compare_options(t_max: float = 1000.0, dt: float = 0.1, refractory: str = "code",
-                     connectivity: str = "annealed", external: str = "gaussian",
-                     model: str = "snn", t_start: float = 200.0,
-                     progress: bool | None = None) -> dict:
-    return dict(t_max=t_max, dt=dt, refractory=refractory, connectivity=connectivity,
-                external=external, model=model, t_start=t_start)
 
 
 def compare_models(params: MarkovParams, t_max: float = 1000.0, *, seed: int = 0,
@@ -128,10 +130,13 @@ def compare_models(params: MarkovParams, t_max: float = 1000.0, *, seed: int = 0
                       title=f"markov: {model.upper()} network vs dsODE, t > {t_start:g} ms")
 
 
-@register_compare("markov", description="SNN vs dsODE at the same parameters")
-def compare(cfg: RunConfig) -> Comparison:
-    params = MarkovParams(**cfg.params)
-    opts = _compare_options(**cfg.kwargs_for(_compare_options))
+@register_compare("markov", options=(
+    *NETWORK, REFRACTORY,
+    Option("model", "snn", str, "", "network compared with the dsODE: 'snn' or 'sde' (default: "
+           "the config's model)"),
+    Option("t_start", 200.0, float, "ms", "statistics use t > t_start"),
+), description="SNN vs dsODE at the same parameters")
+def compare(cfg: RunConfig, opts: dict[str, Any]) -> Comparison:
     if cfg.model in ("snn", "sde") and "model" not in cfg.options:
         opts["model"] = cfg.model
-    return compare_models(params, seed=cfg.seed, **opts)
+    return compare_models(MarkovParams(**cfg.params), seed=cfg.seed, **opts)

@@ -1,4 +1,5 @@
-"""Figures of the nlif family: rate traces, density heat maps, cascade rasters, micro vs macro.
+"""Figures of the nlif family: rate traces, density heat maps, cascade rasters, micro vs macro,
+the multi-scale run shaded by mode.
 
 Built from spikereduce.plot; spec nlif §4 (T4 rates agree at b = 0.5, blow-up vs MFEs at b = 3).
 """
@@ -11,25 +12,8 @@ import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
 
-from ..plot import density_heatmap, new_figure, raster, rate_traces
-
-
-def binned_rate(ds: xr.Dataset, width: float, t_end: float | None = None
-                ) -> tuple[np.ndarray, np.ndarray]:
-    """Mean firing rate in consecutive bins of ``width``, from ``cumulative_spikes``.
-
-    Works for both solvers (cumulative spikes are exact at their own time points and linearly
-    interpolated at the bin edges), so particle and Fokker–Planck rates share one grid.
-    """
-    t = np.concatenate(([0.0], np.asarray(ds.time, float)))
-    c = np.concatenate(([0.0], np.asarray(ds.cumulative_spikes, float)))
-    if t[1] == 0.0:  # Fokker–Planck results start at t = 0 themselves
-        t, c = t[1:], c[1:]
-    stop = t[-1] if t_end is None else min(t_end, t[-1])
-    n_bins = max(1, int(np.floor(stop / width + 1e-9)))
-    edges = width * np.arange(n_bins + 1)
-    ce = np.interp(edges, t, c)
-    return 0.5 * (edges[1:] + edges[:-1]), np.diff(ce) / width
+from ..plot import density_heatmap, new_figure, raster, rate_traces, shade_spans
+from .observables import binned_rate
 
 
 def rates_figure(results: Mapping[str, xr.Dataset], *, width: float = 0.05,
@@ -94,3 +78,37 @@ def particles_figure(ds: xr.Dataset) -> Figure:
     if "spike_time" in ds and ds.sizes.get("spike", 0):
         return cascade_raster_figure(ds, window=min(1.0, float(ds.time[-1])))
     return rates_figure({"particles": ds}, width=max(0.01, float(ds.time[-1]) / 100))
+
+
+def multiscale_figure(ds: xr.Dataset, reference: xr.Dataset | None = None) -> Figure:
+    """Rate and cumulative spikes shaded by mode (micro = grey), and the density over time."""
+    fig, axes = new_figure(3, 1, figsize=(7.5, 7.5), sharex=True)
+    t = ds.time.values
+    micro = ds["mode"].values == "micro"
+    ax = axes[0]
+    if reference is not None:
+        ax.plot(reference.time, reference.rate, color="C1", lw=0.6, alpha=0.7,
+                label="particles only")
+    ax.plot(t, ds.rate, color="C0", lw=0.9, label="multi-scale")
+    shade_spans(ax, t, micro, label="micro phase")
+    ax.set_yscale("symlog", linthresh=1.0)
+    ax.set_ylabel("rate N(t)")
+    ax.legend(fontsize="small", loc="upper right")
+    ax = axes[1]
+    if reference is not None:
+        ax.plot(reference.time, reference.cumulative_spikes, color="C1", lw=1.2,
+                label="particles only")
+    ax.plot(t, ds.cumulative_spikes, color="C0", lw=1.0, ls="--", label="multi-scale")
+    shade_spans(ax, t, micro)
+    ax.set_ylabel("spikes per neuron")
+    ax.legend(fontsize="small", loc="lower right")
+    density_heatmap(ds.density_time.values, ds.v.values, ds.density.values, ax=axes[2],
+                    xlabel=f"time ({ds.attrs.get('time_units', '')})", ylabel="v",
+                    colorbar_label="p(v, t)")
+    for e_t in ds.switch_time.values:
+        axes[2].axvline(float(e_t), color="w", lw=0.6, ls=":")
+    span = float(t[-1] - t[0]) or 1.0
+    axes[0].set_title(f"nlif multi-scale, n = {ds.attrs.get('n')}: particles for "
+                      f"{100 * float(ds.attrs.get('time_in_micro', 0.0)) / span:.1f} % of the "
+                      f"time ({len(ds.switch)} switches)")
+    return fig

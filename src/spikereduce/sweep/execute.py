@@ -157,6 +157,8 @@ def run_sweep(cfg: RunConfig, grid: Sequence[SweepParam | str], store: str | os.
 
     plan = make_plan(cfg, grid, seeds=seeds)
     entry = registry.get_run(cfg.family, cfg.model)
+    for i in range(plan.n_points):  # every point's [run] options, before any cluster starts
+        registry.resolve_options(entry.options, plan.point_config(i).options, entry.run.where)
     if workers is not None:
         workers = check_int("workers", workers, lo=1)
     if scheduler is not None and (not isinstance(scheduler, str) or not scheduler.strip()):
