@@ -12,15 +12,10 @@ from spikereduce.errors import ParameterError
 from spikereduce.io import load, save
 from spikereduce.nlif.fokker_planck import solve_fokker_planck
 from spikereduce.nlif.initial import gaussian_density
-from spikereduce.nlif.multiscale import (
-    SwitchSettings,
-    default_macro_step,
-    max_micro_step,
-    run_switching,
-    simulate_multiscale,
-)
+from spikereduce.nlif.multiscale import default_macro_step, max_micro_step, simulate_multiscale
 from spikereduce.nlif.params import NLIFParams, Periodic, Pulse
 from spikereduce.nlif.particles import simulate_particles
+from spikereduce.nlif.switching import SwitchSettings, run_switching
 
 CONFIG = Path(__file__).parents[2] / "examples" / "configs" / "nlif_multiscale.toml"
 
@@ -419,13 +414,13 @@ def test_t8_pulse():
 def test_call_granularity_does_not_change_the_run(monkeypatch):
     # Long macro calls (ring-buffer snapshots taken by the kernel) and multi-step micro calls
     # while a burst leaves the window give bitwise the run of chunk-by-chunk, step-by-step calls.
-    import spikereduce.nlif.multiscale as ms
+    import spikereduce.nlif.switching as sw
 
     params = NLIFParams(b=1.5)
     kw = dict(p0=gaussian_density(1.5, 0.005), seed=4)
     fast = simulate_multiscale(params, 3000, 0.6, **kw)
-    monkeypatch.setattr(ms, "MACRO_CALL_CHUNKS", 1)
-    monkeypatch.setattr(ms, "_steps_before_leave", lambda *a: 1)
+    monkeypatch.setattr(sw, "MACRO_CALL_CHUNKS", 1)
+    monkeypatch.setattr(sw.BurstWindow, "steps_before_pass", lambda self: 1)
     slow = simulate_multiscale(params, 3000, 0.6, **kw)
     assert fast.sizes["switch"] >= 2
     for name in ("rate", "cumulative_spikes", "density", "switch_time"):
