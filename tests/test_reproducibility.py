@@ -16,9 +16,7 @@ CONFIGS = "examples/configs"
 
 def _numbers(result):
     """The numbers of a result: its variables and coordinates (not wall-time attrs)."""
-    if hasattr(result, "data_vars"):
-        return {name: result[name].values for name in (*result.data_vars, *result.coords)}
-    return {name: getattr(result, name) for name in ("sizes", "durations", "start_units")}
+    return {name: result[name].values for name in (*result.data_vars, *result.coords)}
 
 
 def _assert_bitwise(a, b):

@@ -108,7 +108,7 @@ def test_simulated_durations_match_profile_formula():
     P(D = d), d = 1..10 (binomial standard errors)."""
     PD = closed_form.homogeneous_size_duration(100, 0.9).sum(axis=0)
     rec = simulate(weights.homogeneous(100, 0.9), 500_000, seed=9, record_assemblies=False)
-    d = rec.durations[::5]
+    d = rec["durations"].values[::5]
     obs = np.bincount(d, minlength=101)[1:11]
     n = d.size
     z = (obs - n * PD[:10]) / np.sqrt(n * PD[:10] * (1 - PD[:10]))

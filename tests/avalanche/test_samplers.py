@@ -5,7 +5,7 @@ import pytest
 from scipy import stats
 
 from spikereduce.avalanche import assembly_table, sample_avalanches, size_distribution, theory
-from spikereduce.avalanche.analysis import chi_square
+from spikereduce.avalanche.analysis import assembly_masks, chi_square
 from spikereduce.errors import ParameterError
 
 
@@ -31,16 +31,18 @@ def test_tc14_samplers_reproduce_the_assembly_table(make_weights, method):
     rec = sample_avalanches(W, 60_000, method=method, p=p, seed=5)
     table = assembly_table(W, p).probabilities
     counts = np.zeros_like(table)
-    np.add.at(counts, (rec.assembly_masks(), rec.start_units), 1)
+    np.add.at(counts, (assembly_masks(rec), rec["start_units"].values), 1)
     res = chi_square(counts, table)
     assert res.df > 60 and res.statistic < stats.chi2.ppf(0.999, res.df), res
     P = size_distribution(W, p)
-    obs = np.bincount(rec.sizes, minlength=7)[1:]
-    z = (obs - len(rec) * P) / np.sqrt(len(rec) * P * (1 - P))
+    obs = np.bincount(rec["sizes"].values, minlength=7)[1:]
+    n = rec.sizes["avalanche"]
+    z = (obs - n * P) / np.sqrt(n * P * (1 - P))
     assert np.abs(z).max() < 4
     if method == "torus":  # acceptance rate = trigger rate
         r = theory.trigger_rate(W, p)
-        assert abs(len(rec) / rec.n_steps - r) < 4 * np.sqrt(r * (1 - r) / rec.n_steps)
+        n_steps = rec.attrs["n_steps"]
+        assert abs(rec.sizes["avalanche"] / n_steps - r) < 4 * np.sqrt(r * (1 - r) / n_steps)
 
 
 def test_sampler_validation():

@@ -5,8 +5,9 @@ size and duration distributions (§2.4-2.6), closed forms (§2.7) and exact samp
 """
 
 from . import analysis, closed_form, theory, weights
+from .analysis import assemblies, assembly_masks, weights_of
 from .samplers import sample_avalanches
-from .simulate import AvalancheRecord, ResonanceWarning, resonances, simulate
+from .simulate import ResonanceWarning, resonances, simulate
 from .theory import (
     assembly_probability,
     assembly_table,
@@ -16,7 +17,7 @@ from .theory import (
 )
 
 __all__ = [
-    "AvalancheRecord", "ResonanceWarning", "analysis", "assembly_probability", "assembly_table",
-    "closed_form", "duration_distribution", "mean_size", "resonances", "sample_avalanches",
-    "simulate", "size_distribution", "theory", "weights",
+    "ResonanceWarning", "analysis", "assemblies", "assembly_masks", "assembly_probability",
+    "assembly_table", "closed_form", "duration_distribution", "mean_size", "resonances",
+    "sample_avalanches", "simulate", "size_distribution", "theory", "weights", "weights_of",
 ]

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
+import xarray as xr
 from scipy import stats
 
 from ..errors import ParameterError
@@ -139,3 +141,33 @@ def fit_power_law(data: Any, *, xmin: float | None = None, xmax: float | None = 
         return PowerLawFit(alpha=float(pl.alpha), sigma=float(pl.sigma), xmin=float(fit.xmin),
                            xmax=xmax, n_tail=n_tail, ks_distance=float(pl.D),
                            comparisons=comps)
+
+
+def weights_of(ds: xr.Dataset) -> sp.csr_array:
+    """The weight matrix stored with an avalanche result (sparse; ``.toarray()`` for dense)."""
+    N = int(ds.attrs["N"])
+    return sp.csr_array((ds["W_value"].values, (ds["W_row"].values, ds["W_col"].values)),
+                        shape=(N, N))
+
+
+def _spikes(ds: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
+    if "spike_unit" not in ds:
+        raise ParameterError("record_assemblies", False, "True to keep assemblies")
+    return ds["spike_unit"].values, ds["assembly_offset"].values
+
+
+def assemblies(ds: xr.Dataset) -> list[np.ndarray]:
+    """The assembly of every avalanche of a result: the sorted indices of the units that fired
+    (each fires at most once in an avalanche)."""
+    units, offsets = _spikes(ds)
+    return [np.sort(units[a:b]) for a, b in zip(offsets[:-1], offsets[1:], strict=True)]
+
+
+def assembly_masks(ds: xr.Dataset) -> np.ndarray:
+    """Assemblies as int64 bitmasks (bit j set iff unit j fired); needs N <= 62."""
+    units, offsets = _spikes(ds)
+    N = int(ds.attrs["N"])
+    if N > 62:
+        raise ParameterError("N", N, "<= 62 for bitmask assemblies")
+    bits = np.left_shift(np.int64(1), units.astype(np.int64))
+    return np.add.reduceat(bits, offsets[:-1]) if offsets.size > 1 else bits[:0]

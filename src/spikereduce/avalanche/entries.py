@@ -6,6 +6,7 @@ an s^-3/2 guide and the homogeneous closed form; F5 a 16-unit ring with its exac
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -38,8 +39,8 @@ def _simulate_cfg(cfg: RunConfig, model: Model, opts: dict[str, Any]):
     params = model.params(**cfg.params)
     rest = dict(opts)
     W = model.build(params)
-    rec = simulate(W, rest.pop("n_avalanches"), seed=cfg.seed, **rest)
-    return params, W, rec
+    ds = simulate(W, rest.pop("n_avalanches"), seed=cfg.seed, **rest)
+    return params, W, ds
 
 
 def _theory_mean(model_name: str, params, W) -> float:
@@ -48,10 +49,12 @@ def _theory_mean(model_name: str, params, W) -> float:
     return theory.mean_size(W)
 
 
-def _result_dataset(model_name: str, model: Model, params, W, rec) -> xr.Dataset:
-    N = rec.N
-    s, P_sim = size_histogram(rec.sizes, N)
-    ds = rec.to_dataset(params.to_dict(), model=model_name)
+def _result_dataset(model_name: str, model: Model, params, W, ds: xr.Dataset) -> xr.Dataset:
+    """A simulation of a named network with its parameters and the exact theory beside it."""
+    sizes = ds["sizes"].values
+    s, P_sim = size_histogram(sizes, int(ds.attrs["N"]))
+    ds = ds.copy()
+    ds.attrs.update(model=model_name, params=json.dumps(params.to_dict(), sort_keys=True))
     extra = {"P_sim": ("s", P_sim, {"long_name": "simulated P(s)"})}
     t0 = time.perf_counter()
     if model.theory is not None:
@@ -60,15 +63,15 @@ def _result_dataset(model_name: str, model: Model, params, W, rec) -> xr.Dataset
     ds = ds.assign(extra).assign_coords(s=("s", s, {"units": "spikes"}))
     ds.attrs["wall_time_theory"] = time.perf_counter() - t0
     ds.attrs["mean_size_theory"] = mean_theory
-    ds.attrs["mean_size_sim"] = float(rec.sizes.mean())
+    ds.attrs["mean_size_sim"] = float(sizes.mean())
     ds.attrs["theory"] = model.theory_name
     return ds
 
 
 def _make_run(model_name: str, model: Model):
     def run(cfg: RunConfig, opts: dict[str, Any]) -> xr.Dataset:
-        params, W, rec = _simulate_cfg(cfg, model, opts)
-        return _result_dataset(model_name, model, params, W, rec)
+        params, W, sim = _simulate_cfg(cfg, model, opts)
+        return _result_dataset(model_name, model, params, W, sim)
 
     run.__doc__ = f"Simulate the {model.description} and attach its exact theory."
     return run
@@ -89,18 +92,19 @@ def compare(cfg: RunConfig, opts: dict[str, Any]) -> Comparison:
         from ..errors import ConfigError
 
         raise ConfigError(f"unknown avalanche model {cfg.model!r} (known: {', '.join(MODELS)})")
-    params, W, rec = _simulate_cfg(cfg, model, opts)
-    ds = _result_dataset(cfg.model, model, params, W, rec)
-    n = len(rec)
+    params, W, sim = _simulate_cfg(cfg, model, opts)
+    ds = _result_dataset(cfg.model, model, params, W, sim)
+    sizes = ds["sizes"].values
+    n = sizes.size
     P_sim = ds["P_sim"].values
     # binomial standard errors of the simulated quantities (avalanches are weakly correlated)
-    rows = [ComparisonRow("mean size", float(rec.sizes.mean()), ds.attrs["mean_size_theory"],
-                          "spikes", f"± {rec.sizes.std() / np.sqrt(n):.2g} (1 s.e.)")]
+    rows = [ComparisonRow("mean size", float(sizes.mean()), ds.attrs["mean_size_theory"],
+                          "spikes", f"± {sizes.std() / np.sqrt(n):.2g} (1 s.e.)")]
     if cfg.model == "torus":
         p1 = theory.isolated_probability(W, 0)  # translation invariant: same for every unit
         rows.append(ComparisonRow("P(s=1)", float(P_sim[0]), p1, "",
                                   f"± {np.sqrt(p1 * (1 - p1) / n):.2g}"))
-        fig = size_distribution_figure({"simulation": log_binned(rec.sizes)},
+        fig = size_distribution_figure({"simulation": log_binned(sizes)},
                                        guide_exponent=1.5,
                                        title=f"torus l={params.l}, k={params.k}")
     else:
@@ -133,27 +137,28 @@ def demo(folder: Path) -> list[SummaryRow]:
     # F1-like: torus near criticality against the homogeneous no-self closed form, s^-3/2 guide
     tp = TorusParams(l=32, k=1, alpha=0.985)
     Wt = MODELS["torus"].build(tp)
-    rec = simulate(Wt, 60_000, seed=1, record_assemblies=False)
+    sim = simulate(Wt, 60_000, seed=1, record_assemblies=False)
+    torus_sizes = sim["sizes"].values
     n = tp.l * tp.l
     hom = closed_form.homogeneous(n, tp.alpha, self_coupling=False)
     fig = size_distribution_figure(
-        {f"torus l={tp.l}, k={tp.k}, alpha={tp.alpha}": log_binned(rec.sizes)},
+        {f"torus l={tp.l}, k={tp.k}, alpha={tp.alpha}": log_binned(torus_sizes)},
         {f"homogeneous n={n} (2.7b)": (np.arange(1, n + 1), hom)}, guide_exponent=1.5,
         guide_anchor=(1.0, 2.0 * hom[0]), title="torus near criticality")
     save_png(fig, folder / "avalanche_torus.png")
     mean_fft = closed_form.torus_mean_size(tp.l, tp.k, tp.alpha)
     rows.append(SummaryRow("avalanche", "torus 32x32 mean size (sim vs FFT)",
-                           f"{rec.sizes.mean():.3f}", f"{mean_fft:.3f}",
-                           f"{len(rec)} avalanches"))
-    ds_t = _result_dataset("torus", MODELS["torus"], tp, Wt, rec)
-    save(ds_t.drop_vars(["size", "duration", "start_unit"]), folder / "avalanche_torus.nc")
+                           f"{torus_sizes.mean():.3f}", f"{mean_fft:.3f}",
+                           f"{torus_sizes.size} avalanches"))
+    ds_t = _result_dataset("torus", MODELS["torus"], tp, Wt, sim)
+    save(ds_t.drop_vars(["sizes", "durations", "start_units"]), folder / "avalanche_torus.nc")
     # F5-like: 16-unit ring, exact determinant formula vs closed form vs simulation
     rp = RingParams(N=16, alpha=0.75)
     Wr = MODELS["ring"].build(rp)
     exact = theory.size_distribution(Wr)
     closed = closed_form.ring(rp.N, rp.alpha)
-    rec_r = simulate(Wr, 100_000, seed=2, record_assemblies=False)
-    s, P_sim = size_histogram(rec_r.sizes, rp.N)
+    ring_sizes = simulate(Wr, 100_000, seed=2, record_assemblies=False)["sizes"].values
+    s, P_sim = size_histogram(ring_sizes, rp.N)
     fig = size_distribution_figure({"simulation": (s, P_sim)},
                                    {"exact (2.5)": (s, exact),
                                     "homogeneous N=16 (2.7a)": (s, closed_form.homogeneous(
@@ -168,7 +173,7 @@ def demo(folder: Path) -> list[SummaryRow]:
         SummaryRow("avalanche", "ring16 P(1) (sim vs exact)", f"{P_sim[0]:.4f}",
                    f"{exact[0]:.4f}", "spec TC-7: 0.300944"),
         SummaryRow("avalanche", "ring16 TV distance sim-exact",
-                   f"{total_variation(P_sim, exact):.4f}", "0", f"{len(rec_r)} avalanches"),
+                   f"{total_variation(P_sim, exact):.4f}", "0", f"{ring_sizes.size} avalanches"),
         SummaryRow("avalanche", "ring16 |determinant - closed form|",
                    f"{np.abs(exact - closed).max():.1e}", "0", "spec 2.5 vs 2.7d"),
     ]

@@ -35,7 +35,7 @@ def run_figure(ds: xr.Dataset) -> Figure:
         theory[ds["P_theory"].attrs.get("long_name", "theory")] = (s, ds["P_theory"].values)
     size_distribution_figure({"simulation": (s, ds["P_sim"].values)}, theory, ax=ax1,
                              title=f"{ds.attrs.get('model', '')}: sizes")
-    d, pd = np.unique(ds["duration"].values, return_counts=True)
+    d, pd = np.unique(ds["durations"].values, return_counts=True)
     ax2.semilogy(d, pd / pd.sum(), "o", ms=3)
     ax2.set_xlabel("duration D (generations)")
     ax2.set_ylabel("P(D)")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import xarray as xr
 
 from ..errors import NumericalError
 from ..io import PhaseTimer
@@ -17,7 +18,7 @@ from ..params import check_choice, check_int
 from ..rng import streams
 from . import _kernels_sim as K
 from ._checks import as_delta, as_distribution, as_weights, dense
-from .simulate import AvalancheRecord
+from .simulate import avalanche_dataset
 from .theory import cofactors
 
 _MAX_SAMPLER_N = 4000
@@ -25,7 +26,7 @@ _MAX_SAMPLER_N = 4000
 
 def sample_avalanches(W: Any, n_avalanches: int, *, method: str = "torus",
                       delta: float | None = None, p: Any = None, random_amplitude: bool = True,
-                      seed: int = 0) -> AvalancheRecord:
+                      seed: int = 0) -> xr.Dataset:
     """``n_avalanches`` independent avalanches from the stationary law.
 
     ``method="torus"``: u = Relax((I - W)x + W1), x ~ U[0,1)^N, then one drive step; trials that
@@ -58,8 +59,7 @@ def sample_avalanches(W: Any, n_avalanches: int, *, method: str = "torus",
     sizes, durs, starts, units, steps, status = out
     if status != K.OK:
         raise NumericalError("a unit fired twice within one avalanche (A1-A2 violated)")
-    return AvalancheRecord(
-        sizes=sizes, durations=durs, start_units=starts, N=N, delta=d,
-        random_amplitude=bool(random_amplitude), n_steps=int(steps), seed=int(seed), units=units,
-        offsets=np.concatenate(([0], np.cumsum(sizes, dtype=np.int64))), p=pv, timings=timer,
-        sampler=method)
+    return avalanche_dataset(
+        Wd, sizes=sizes, durations=durs, start_units=starts, units=units, delta=d,
+        random_amplitude=bool(random_amplitude), p=pv, n_steps=int(steps), seed=int(seed),
+        timings=timer, sampler=method)

@@ -2,13 +2,12 @@
 
 ``simulate`` validates W, p and delta (conditions A1-A2), warns about resonant constant
 amplitudes (§2.1, TC-12), starts from the exact stationary law (§2.8.1) and runs the compiled
-dense or sparse kernel; the result is an :class:`AvalancheRecord` convertible to a Dataset.
+dense or sparse kernel; the result is a Dataset (:func:`avalanche_dataset`).
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -32,70 +31,49 @@ class ResonanceWarning(UserWarning):
     """A constant drive amplitude makes the torus translation non-ergodic (spec §2.1, TC-12)."""
 
 
-@dataclass
-class AvalancheRecord:
-    """Avalanches of one run: per-avalanche arrays plus the assemblies in CSR form.
+def avalanche_dataset(W: Any, *, sizes: np.ndarray, durations: np.ndarray,
+                      start_units: np.ndarray, units: np.ndarray | None, delta: float,
+                      random_amplitude: bool, p: np.ndarray, n_steps: int, seed: int,
+                      timings: PhaseTimer, sampler: str, model: str = "network",
+                      params: Any = None, u_initial: np.ndarray | None = None) -> xr.Dataset:
+    """The result Dataset of a run of avalanches.
 
-    ``units[offsets[a]:offsets[a+1]]`` are the units of avalanche ``a`` in firing order (each
-    fires once under A1-A2, so this is the assembly J). ``n_steps`` is the number of drive steps.
+    On the ``avalanche`` dimension: ``sizes`` (spikes), ``durations`` (generations),
+    ``start_units``. With assemblies: ``spike_unit`` on ``spike`` (the units of all avalanches
+    in firing order) and ``assembly_offset`` on ``avalanche_edge`` (avalanche a fired
+    spike_unit[offset[a]:offset[a+1]]). The network and its drive are stored so the run can be
+    reproduced from the file: the weight matrix as triplets ``W_row``, ``W_col``, ``W_value``
+    on ``W_entry`` (W[row, col] = value; :func:`spikereduce.avalanche.analysis.weights_of`
+    rebuilds it) and the drive distribution ``p`` on ``unit``; delta, random_amplitude, the
+    number of drive steps and the avalanche rate (avalanches per drive step) in attrs.
     """
-
-    sizes: np.ndarray
-    durations: np.ndarray
-    start_units: np.ndarray
-    N: int
-    delta: float
-    random_amplitude: bool
-    n_steps: int
-    seed: int
-    units: np.ndarray | None = None
-    offsets: np.ndarray | None = None
-    p: np.ndarray | None = None
-    timings: PhaseTimer = field(default_factory=PhaseTimer)
-    sampler: str = "dynamics"
-
-    def __len__(self) -> int:
-        return int(self.sizes.size)
-
-    @property
-    def assemblies(self) -> list[np.ndarray]:
-        """Assembly of every avalanche as a sorted array of unit indices."""
-        if self.units is None or self.offsets is None:
-            raise ParameterError("record_assemblies", False, "True to keep assemblies")
-        return [np.sort(self.units[a:b]) for a, b in zip(self.offsets[:-1], self.offsets[1:],
-                                                          strict=True)]
-
-    def assembly_masks(self) -> np.ndarray:
-        """Assemblies as int64 bitmasks (bit j set iff unit j fired); needs N <= 62."""
-        if self.units is None or self.offsets is None:
-            raise ParameterError("record_assemblies", False, "True to keep assemblies")
-        if self.N > 62:
-            raise ParameterError("N", self.N, "<= 62 for bitmask assemblies")
-        bits = np.left_shift(np.int64(1), self.units.astype(np.int64))
-        return np.add.reduceat(bits, self.offsets[:-1]) if len(self) else bits[:0]
-
-    @property
-    def avalanche_rate(self) -> float:
-        """Avalanches per drive step (compare with theory.trigger_rate)."""
-        return len(self) / self.n_steps if self.n_steps else float("nan")
-
-    def to_dataset(self, params: Any = None, **attrs: Any) -> xr.Dataset:
-        """Dataset on an ``avalanche`` dimension (sizes, durations, start units); assemblies as a
-        flat ``spike_unit`` array with ``assembly_offset`` (CSR)."""
-        data = {
-            "size": ("avalanche", self.sizes, {"units": "spikes"}),
-            "duration": ("avalanche", self.durations, {"units": "generations"}),
-            "start_unit": ("avalanche", self.start_units),
-        }
-        if self.units is not None:
-            data["spike_unit"] = ("spike", self.units, {"description": "units in firing order"})
-            data["assembly_offset"] = ("avalanche_edge", self.offsets)
-        return make_dataset(
-            data, {"avalanche": np.arange(len(self))}, family="avalanche",
-            model=attrs.pop("model", "network"), params=params, seed=self.seed,
-            timings=self.timings, N=self.N, delta=self.delta,
-            random_amplitude=int(self.random_amplitude), n_steps=int(self.n_steps),
-            sampler=self.sampler, **attrs)
+    Wm = sp.coo_array(W) if sp.issparse(W) else sp.coo_array(np.asarray(W))
+    Wm.sum_duplicates()
+    data: dict[str, Any] = {
+        "sizes": ("avalanche", sizes, {"units": "spikes"}),
+        "durations": ("avalanche", durations, {"units": "generations"}),
+        "start_units": ("avalanche", start_units, {"long_name": "unit driven over threshold"}),
+        "W_row": ("W_entry", Wm.row.astype(np.int32)),
+        "W_col": ("W_entry", Wm.col.astype(np.int32)),
+        "W_value": ("W_entry", Wm.data.astype(np.float64),
+                    {"long_name": "weight W[row, col]: col's spike raises row's potential",
+                     "units": "threshold"}),
+        "p": ("unit", np.asarray(p, float), {"long_name": "probability that a drive step "
+                                                          "picks the unit"}),
+    }
+    if u_initial is not None:
+        data["u_initial"] = ("unit", u_initial, {"long_name": "potentials before the first "
+                                                              "drive step", "units": "threshold"})
+    if units is not None:
+        data["spike_unit"] = ("spike", units, {"description": "units in firing order"})
+        data["assembly_offset"] = ("avalanche_edge",
+                                   np.concatenate(([0], np.cumsum(sizes, dtype=np.int64))))
+    n_av = int(sizes.size)
+    return make_dataset(
+        data, {"avalanche": np.arange(n_av)}, family="avalanche", model=model, params=params,
+        seed=seed, timings=timings, N=int(Wm.shape[0]), delta=float(delta),
+        random_amplitude=int(random_amplitude), n_steps=int(n_steps), sampler=sampler,
+        avalanche_rate=n_av / n_steps if n_steps else float("nan"))
 
 
 def resonances(W: Any, delta: float, *, max_m: int = 64, tol: float = 1e-6,
@@ -186,7 +164,7 @@ def _representation(Wm):
 def simulate(W: Any, n_avalanches: int, *, delta: float | None = None, p: Any = None,
              random_amplitude: bool = True, seed: int = 0, u0: Any = None,
              record_assemblies: bool = True, check_resonance: bool = True,
-             progress: bool | None = None) -> AvalancheRecord:
+             progress: bool | None = None) -> xr.Dataset:
     """Simulate the driven EHE network until ``n_avalanches`` avalanches have occurred.
 
     Each drive step picks unit i with probability p_i (uniform if None) and adds delta*U(0,1)
@@ -194,6 +172,9 @@ def simulate(W: Any, n_avalanches: int, *, delta: float | None = None, p: Any = 
     ``delta`` defaults to 1 - max row sum, the largest admissible value (A2). The initial state
     is drawn from the stationary law unless ``u0`` is given. Potentials are in units of the
     threshold (U = 1); sizes count spikes, durations count synchronous generations.
+
+    Returns the Dataset described in :func:`avalanche_dataset`, with the initial potentials
+    ``u_initial`` on ``unit``: with W, p, delta and the seed, everything needed to rerun it.
     """
     timer = PhaseTimer()
     with timer("validate"):
@@ -223,6 +204,7 @@ def simulate(W: Any, n_avalanches: int, *, delta: float | None = None, p: Any = 
     uniform = bool(np.all(pv == pv[0]))
     cum_p = np.cumsum(pv)
     cum_p[-1] = 1.0
+    u_initial = u.copy()
     rng = st.state("drive")
     parts = []
     n_steps = 0
@@ -244,12 +226,9 @@ def simulate(W: Any, n_avalanches: int, *, delta: float | None = None, p: Any = 
             done += b - a
             bar.update(done)
     sizes = np.concatenate([q[0] for q in parts])
-    rec = AvalancheRecord(
-        sizes=sizes, durations=np.concatenate([q[1] for q in parts]),
-        start_units=np.concatenate([q[2] for q in parts]), N=N, delta=d,
-        random_amplitude=bool(random_amplitude), n_steps=n_steps, seed=int(seed), p=pv,
-        timings=timer)
-    if record_assemblies:
-        rec.units = np.concatenate([q[3] for q in parts])
-        rec.offsets = np.concatenate(([0], np.cumsum(sizes, dtype=np.int64)))
-    return rec
+    return avalanche_dataset(
+        Wm, sizes=sizes, durations=np.concatenate([q[1] for q in parts]),
+        start_units=np.concatenate([q[2] for q in parts]),
+        units=np.concatenate([q[3] for q in parts]) if record_assemblies else None, delta=d,
+        random_amplitude=bool(random_amplitude), p=pv, n_steps=n_steps, seed=int(seed),
+        timings=timer, sampler="dynamics", u_initial=u_initial)
