@@ -62,6 +62,16 @@ class Params(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False,
                               validate_default=True)
 
+    @classmethod
+    def check(cls, value: Any, field: str = "params") -> Self:
+        """``value`` if it is a ``cls``, else ParameterError naming the type given (a dict is
+        the common slip: build the object with ``cls(**values)``). Every public function checks
+        its parameter object this way."""
+        if not isinstance(value, cls):
+            raise ParameterError(field, type(value).__name__,
+                                 f"a {cls.__name__} object (build one with {cls.__name__}(...))")
+        return value
+
     def __init__(self, /, **data: Any):
         try:
             super().__init__(**data)

@@ -10,7 +10,7 @@ from spikereduce.balanced import (
     reference_set,
     solve_limit,
 )
-from spikereduce.balanced.limit import _Model
+from spikereduce.balanced.limit import LimitModel
 from spikereduce.balanced.params import REFERENCE_START
 from spikereduce.errors import NumericalError, ParameterError
 
@@ -40,7 +40,7 @@ def test_t2_balanced_initial(name, m_I0):
     y0 = balanced_initial(reference_set(name), *REFERENCE_START)
     assert y0[0] == 0.0 and y0[2:] == (0.5, 0.1)
     assert y0[1] == pytest.approx(m_I0, abs=1e-6)
-    assert abs(_Model(reference_set(name)).G(*y0)) < 1e-14
+    assert abs(LimitModel(reference_set(name)).G(*y0)) < 1e-14
 
 
 @pytest.mark.validation
@@ -114,7 +114,7 @@ def test_t10_loss_of_balance_in_the_limit():
     params = reference_set("B").replace(beta_E=2.0, beta_I=1.0)
     y0 = balanced_initial(params, *REFERENCE_START)
     assert y0[1] == pytest.approx(-0.84774, abs=1e-5)
-    assert float(_Model(params).parts(np.array(y0))["D"]) == pytest.approx(0.0579, abs=1e-4)
+    assert float(LimitModel(params).parts(np.array(y0))["D"]) == pytest.approx(0.0579, abs=1e-4)
     with pytest.raises(NumericalError, match="loss of balance") as exc:
         solve_limit(params, y0, 1.0)
     assert exc.value.time == 0.0
@@ -130,7 +130,7 @@ def test_d_crossing_zero_during_the_run_is_detected():
     # return a silent trajectory; both forms of the limit find the same time.
     params = reference_set("B").replace(beta_E=2.0, beta_I=1.0)
     y0 = balanced_initial(params, 0.0, 2.0, 0.1)
-    assert float(_Model(params).parts(np.array(y0))["D"]) == pytest.approx(-0.1026, abs=1e-4)
+    assert float(LimitModel(params).parts(np.array(y0))["D"]) == pytest.approx(-0.1026, abs=1e-4)
     with pytest.raises(NumericalError, match="loss of balance") as exc:
         solve_limit(params, y0, 20.0)
     assert exc.value.time == pytest.approx(0.2025, abs=1e-3)
@@ -178,7 +178,7 @@ def test_fixed_points_match_long_time_limit(name):
 
 
 def _jacobian_4d(params, y, K):
-    rhs = _Model(params).multiplier_rhs(K)
+    rhs = LimitModel(params).multiplier_rhs(K)
     J = np.empty((4, 4))
     for j in range(4):
         h = 1e-6
@@ -212,7 +212,7 @@ def test_fixed_point_with_external_drive_and_logistic():
     fps = fixed_points(params)
     assert fps
     for fp in fps:
-        model = _Model(params)
+        model = LimitModel(params)
         q = model.parts(np.array(fp.state))
         assert abs(q["G"]) < 1e-10
         np.testing.assert_allclose([q["dvE"], q["dvI"]], 0.0, atol=1e-10)

@@ -5,7 +5,7 @@ import pytest
 
 from spikereduce.errors import ParameterError
 from spikereduce.markov import MarkovParams, transition
-from spikereduce.markov.transition import _closure
+from spikereduce.markov.transition import closure
 
 pytestmark = pytest.mark.numba
 
@@ -44,12 +44,12 @@ def test_kernel_matches_monte_carlo(a, b, mu, sigma):
 
 def test_closure_table():
     lo, hi, eps = 0.0, 4.0, 1e-4
-    assert _closure(0.0, lo, hi, eps) == (0.0, eps)
-    assert _closure(1.0, lo, hi, eps) == (0.0, 2.0)
-    assert _closure(3.0, lo, hi, eps) == (2.0, 4.0)
-    assert _closure(4.0, lo, hi, eps) == (4.0 - eps, 4.0)
+    assert closure(0.0, lo, hi, eps) == (0.0, eps)
+    assert closure(1.0, lo, hi, eps) == (0.0, 2.0)
+    assert closure(3.0, lo, hi, eps) == (2.0, 4.0)
+    assert closure(4.0, lo, hi, eps) == (4.0 - eps, 4.0)
     for vbar in (0.3, 1.7, 2.0, 2.9, 3.99):
-        a, b = _closure(vbar, lo, hi, eps)
+        a, b = closure(vbar, lo, hi, eps)
         assert (a + b) / 2 == pytest.approx(vbar) and lo <= a < b <= hi
 
 

@@ -17,7 +17,7 @@ from ..io import PhaseTimer, make_dataset
 from ..params import check_int, check_positive, check_real, check_seed
 from ..progress import progress_bar
 from ..rng import derive_seed
-from .limit import STATE, TIME_UNITS, _state, integrated_drift, solve_limit
+from .limit import STATE, TIME_UNITS, as_state, integrated_drift, solve_limit
 from .network import simulate_network
 from .params import BalancedParams
 
@@ -62,8 +62,7 @@ def convergence_study(params: BalancedParams, y0: Any, *,
     Replicate k of the whole study (counted over all sizes) runs with the seed
     ``spikereduce.rng.derive_seed(seed, k)``, so any subset can be rerun alone.
     """
-    if not isinstance(params, BalancedParams):
-        raise ParameterError("params", type(params).__name__, "a BalancedParams")
+    params = BalancedParams.check(params)
     replicates = dict(SPEC_REPLICATES if replicates is None else replicates)
     if not replicates:
         raise ParameterError("replicates", replicates, "a non-empty mapping n -> count")
@@ -75,7 +74,7 @@ def convergence_study(params: BalancedParams, y0: Any, *,
     times = np.asarray([check_real("times", t, lo=0.0, lo_open=True, hi=t_max) for t in times])
     if times.size == 0:
         raise ParameterError("times", [], "at least one observation time")
-    y = _state(y0)
+    y = as_state(y0)
     timer = PhaseTimer()
     with timer("limit"):
         lim = solve_limit(params, y, t_max, t_eval=np.concatenate([[0.0], times]))

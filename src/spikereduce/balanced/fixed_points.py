@@ -12,9 +12,8 @@ import numpy as np
 from scipy.optimize import brentq
 from scipy.special import ndtri
 
-from ..errors import ParameterError
 from ..params import check_int
-from .limit import _Model
+from .limit import LimitModel
 from .params import BalancedParams
 
 
@@ -48,7 +47,7 @@ class FixedPoint:
         return (self.m_E, self.m_I, self.v_E, self.v_I)
 
 
-def _mean_for_rate(model: _Model, alpha: str, r: float, v: float) -> float:
+def _mean_for_rate(model: LimitModel, alpha: str, r: float, v: float) -> float:
     """m with F_alpha(m, v) = r (F increases in m)."""
     _, _, lam, beta, h, _ = model.p.population(alpha)
     if model.sig == "probit":  # closed form of spec §2.8
@@ -65,7 +64,7 @@ def _mean_for_rate(model: _Model, alpha: str, r: float, v: float) -> float:
     return brentq(g, lo, hi, xtol=1e-15, rtol=1e-15)
 
 
-def _state_for_rate(model: _Model, rE: float):
+def _state_for_rate(model: LimitModel, rE: float):
     rI = (model.wE * rE + model.nu) / model.wI
     s = model.wE ** 2 * rE + model.wI ** 2 * rI
     vE = s / (2.0 * model.gE)
@@ -75,7 +74,7 @@ def _state_for_rate(model: _Model, rE: float):
     return rI, mE, mI, vE, vI
 
 
-def _reduced_jacobian(model: _Model, mE: float, mI: float, vE: float, vI: float) -> np.ndarray:
+def _reduced_jacobian(model: LimitModel, mE: float, mI: float, vE: float, vI: float) -> np.ndarray:
     guess = [mE]
     rhs = model.reduced_rhs(guess)
     z = np.array([mE - mI, vE, vI])
@@ -101,10 +100,9 @@ def fixed_points(params: BalancedParams, *, n_grid: int = 2000) -> list[FixedPoi
     is a root of gamma_E m_E - mu_E - (gamma_I m_I - mu_I). Roots are bracketed on a grid of
     ``n_grid`` rates and refined with brentq.
     """
-    if not isinstance(params, BalancedParams):
-        raise ParameterError("params", type(params).__name__, "a BalancedParams")
+    params = BalancedParams.check(params)
     n_grid = check_int("n_grid", n_grid, lo=10)
-    model = _Model(params)
+    model = LimitModel(params)
     # Admissible r_E: 0 < r_E < lam_E and 0 < r_I = (w_E r_E + nu)/w_I < lam_I.
     lo = max(0.0, -model.nu / model.wE)
     hi = min(model.lE, (model.wI * model.lI - model.nu) / model.wE)

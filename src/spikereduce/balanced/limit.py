@@ -25,7 +25,7 @@ TIME_UNITS = "1 (dimensionless, leak time scale)"
 BALANCE_TOL = 1e-6  # |G| accepted as balanced when project=False (6-digit inputs pass)
 
 
-class _Model:
+class LimitModel:
     """Plain-float view of the parameters with the limit's algebra (F, G, D, c)."""
 
     def __init__(self, params: BalancedParams):
@@ -119,7 +119,7 @@ class _Model:
         return rhs
 
 
-def _state(y0: Any) -> tuple[float, float, float, float]:
+def as_state(y0: Any) -> tuple[float, float, float, float]:
     if isinstance(y0, Mapping):
         missing = [k for k in STATE if k not in y0]
         if missing:
@@ -141,12 +141,11 @@ def balanced_initial(params: BalancedParams, m_E0: float, v_E0: float,
 
     Returns (m_E, m_I, v_E, v_I). Raises ParameterError if no m_I in [-50, 50] balances.
     """
-    if not isinstance(params, BalancedParams):
-        raise ParameterError("params", type(params).__name__, "a BalancedParams")
+    params = BalancedParams.check(params)
     m_E0 = check_real("m_E0", m_E0)
     v_E0 = check_real("v_E0", v_E0, lo=0.0)
     v_I0 = check_real("v_I0", v_I0, lo=0.0)
-    model = _Model(params)
+    model = LimitModel(params)
 
     def g(mI):
         return model.G(m_E0, mI, v_E0, v_I0)
@@ -160,7 +159,7 @@ def balanced_initial(params: BalancedParams, m_E0: float, v_E0: float,
     return m_E0, float(mI), v_E0, v_I0
 
 
-def _diagnostics(model: _Model, Y: np.ndarray, K: float) -> dict[str, np.ndarray]:
+def _diagnostics(model: LimitModel, Y: np.ndarray, K: float) -> dict[str, np.ndarray]:
     q = model.parts(Y)
     (FE, _, _), (FI, _, _) = model.rates(*Y)
     return dict(r_E=np.asarray(FE), r_I=np.asarray(FI), c=q["c"] - K * q["G"] / q["D"],
@@ -187,8 +186,7 @@ def solve_limit(params: BalancedParams, y0: Any, t_max: float, *,
     Returns a Dataset over ``time`` with m_E, m_I, v_E, v_I, r_E, r_I (rates, 1/time), c (common
     drift), D (balance stiffness), G (balance residual) and s (diffusion coefficient).
     """
-    if not isinstance(params, BalancedParams):
-        raise ParameterError("params", type(params).__name__, "a BalancedParams")
+    params = BalancedParams.check(params)
     t_max = check_positive("t_max", t_max)
     check_choice("method", method, ("multiplier", "projection"))
     check_choice("on_loss_of_balance", on_loss_of_balance, ("raise", "stop"))
@@ -205,8 +203,8 @@ def solve_limit(params: BalancedParams, y0: Any, t_max: float, *,
             or t_eval[0] < 0 or t_eval[-1] > t_max or np.any(np.diff(t_eval) <= 0):
         raise ParameterError("t_eval", t_eval.tolist() if t_eval.size < 10 else "array",
                              "increasing times in [0, t_max]")
-    mE, mI, vE, vI = _state(y0)
-    model = _Model(params)
+    mE, mI, vE, vI = as_state(y0)
+    model = LimitModel(params)
     timer = PhaseTimer()
 
     with timer("project"):
@@ -298,7 +296,7 @@ def _stopped_at_start(params, y, D0, shift, K, method, model, timer) -> xr.Datas
     return ds
 
 
-_DESCRIPTIONS = {
+DESCRIPTIONS = {
     "m_E": ("mean potentiation of E", "1"), "m_I": ("mean potentiation of I", "1"),
     "v_E": ("variance of E potentiation", "1"), "v_I": ("variance of I potentiation", "1"),
     "r_E": ("mean E spike rate per neuron", "1/time"),
@@ -311,7 +309,7 @@ _DESCRIPTIONS = {
 
 
 def _describe(ds: xr.Dataset) -> None:
-    for name, (text, units) in _DESCRIPTIONS.items():
+    for name, (text, units) in DESCRIPTIONS.items():
         if name in ds:
             ds[name].attrs.update(long_name=text, units=units)
 

@@ -21,7 +21,7 @@ from ..progress import chunk_bounds, progress_bar
 from ..rng import streams
 from . import _kernels as _k
 from .gaussian import sigmoid_code
-from .limit import _DESCRIPTIONS, TIME_UNITS, _Model, _state
+from .limit import DESCRIPTIONS, TIME_UNITS, LimitModel, as_state
 from .params import BalancedParams
 
 STEP_RULE = 0.1  # sqrt(n) |D| dt above this: the fast balance relaxation is not resolved
@@ -46,8 +46,7 @@ def simulate_network(params: BalancedParams, n: int, t_max: float, *, y0: Any,
     D >= 0 at the start (loss of balance, spec T10) warns by default, raises with
     ``on_loss_of_balance="raise"``, and is recorded in ``attrs["balance_lost"]`` either way.
     """
-    if not isinstance(params, BalancedParams):
-        raise ParameterError("params", type(params).__name__, "a BalancedParams")
+    params = BalancedParams.check(params)
     n = check_int("n", n, lo=2)
     t_max = check_positive("t_max", t_max)
     dt = check_real("dt", dt, lo=0.0, lo_open=True, hi=t_max)
@@ -55,7 +54,7 @@ def simulate_network(params: BalancedParams, n: int, t_max: float, *, y0: Any,
     record_dt = check_real("record_dt", record_dt, lo=0.0, lo_open=True)
     check_choice("edges", edges, ("independent", "shared"))
     check_choice("on_loss_of_balance", on_loss_of_balance, ("raise", "warn", "ignore"))
-    mE0, mI0, vE0, vI0 = _state(y0)
+    mE0, mI0, vE0, vI0 = as_state(y0)
     n_steps = int(round(t_max / dt))
     if abs(n_steps * dt - t_max) > 1e-9 * t_max:
         raise ParameterError("dt", dt, f"a divisor of t_max = {t_max:g}")
@@ -70,7 +69,7 @@ def simulate_network(params: BalancedParams, n: int, t_max: float, *, y0: Any,
                        or np.any(np.abs(snap_steps * dt - snaps) > 1e-9 + 1e-9 * t_max)):
         raise ParameterError("snapshot_times", snaps.tolist(), f"multiples of dt in [0, {t_max:g}]")
 
-    model = _Model(params)
+    model = LimitModel(params)
     D0 = float(model.parts(np.array([mE0, mI0, vE0, vI0]))["D"])
     rule = math.sqrt(n) * abs(D0) * dt
     if rule > STEP_RULE:
@@ -120,7 +119,7 @@ def simulate_network(params: BalancedParams, n: int, t_max: float, *, y0: Any,
                       n=n, dt=dt, edges=edges, y0=[mE0, mI0, vE0, vI0],
                       initial_D=D0, step_rule_initial=rule, step_rule_max=rule_max,
                       balance_lost=int(balance_lost), neuron_steps=2 * n * n_steps)
-    for name, (text, units) in _DESCRIPTIONS.items():
+    for name, (text, units) in DESCRIPTIONS.items():
         if name in ds:
             ds[name].attrs.update(long_name=text.replace("mean ", "empirical mean ", 1),
                                   units=units)

@@ -13,8 +13,8 @@ import numpy as np
 from numba import njit
 
 from ..rng.generators import binomial, normal, poisson, poisson_from_uniform, uniform
-from .moments import _moment_step
-from .transition import _closure, _transport
+from .moments import moment_step
+from .transition import closure, transport
 
 _EPS = 1e-4  # dsODE: width of the degenerate uniform at a bin edge (reference closure)
 _TINY = 1e-10  # dsODE: reference tolerance, smaller bin counts are set to 0
@@ -247,7 +247,7 @@ def sde_chunk(s0, s1, rng, spare, n_e, v, ref, hbar, sig, r_prev, lam, M, Mr, ta
     n_sp = 0
     counts = np.zeros(2, np.int64)  # spikes of this step: E, I
     for step in range(s0, s1):
-        _moment_step(hbar, sig, r_prev[0], r_prev[1], tau, p, dt)
+        moment_step(hbar, sig, r_prev[0], r_prev[1], tau, p, dt)
         counts[:] = 0
         for i in range(n):
             if ref[i]:
@@ -312,14 +312,14 @@ def dsode_chunk(s0, s1, n, w, refr, hbar, sig, r_prev, lost, n_pop, lam, M, Mr, 
                     dropped += nm
                     continue
                 vbar = w[pop, m] / nm
-                a, b = _closure(vbar, edges[m], edges[m + 1], _EPS)
+                a, b = closure(vbar, edges[m], edges[m + 1], _EPS)
                 a *= shrink
                 b *= shrink
                 # inhibitory factor evaluated at the bin mean (closure of §2.4)
                 f = (vbar + Mr) * inv_span
                 mu = (ext_mu + drive_e - f * drive_i) * dt
                 var = (ext_var + var_e + f * f * var_i) * dt
-                spike, below, placed = _transport(a, b, mu, math.sqrt(var), edges, nm, new_n,
+                spike, below, placed = transport(a, b, mu, math.sqrt(var), edges, nm, new_n,
                                                   new_w)
                 fired += nm * spike
                 dropped += nm * (1.0 - spike - placed)
@@ -343,7 +343,7 @@ def dsode_chunk(s0, s1, n, w, refr, hbar, sig, r_prev, lost, n_pop, lam, M, Mr, 
             nf[pop] = fired
             lost[pop] += dropped
         # moments: one Euler step with the previous step's rates (one step of extra lag)
-        _moment_step(hbar, sig, r_prev[0], r_prev[1], tau, p, dt)
+        moment_step(hbar, sig, r_prev[0], r_prev[1], tau, p, dt)
         record_step(step, nf, dt, r_prev, out_rate, hbar, out_h)
         for k in range(4):
             out_sig[step, k] = sig[k]

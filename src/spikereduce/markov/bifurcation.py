@@ -18,7 +18,7 @@ from ..progress import progress_bar
 from .dsode import simulate_dsode
 from .network import simulate_network
 from .observables import BEAT_EDGES, default_t_start, mfe_peaks, summary
-from .params import MarkovParams, check_dt, check_params
+from .params import MarkovParams, check_dt
 
 MODELS = ("snn", "sde", "dsode")
 SCALARS = ("nu_E", "nu_I", "ssi_E", "ssi_I", "mfe_rate")
@@ -50,7 +50,7 @@ def bifurcation(params: MarkovParams | None = None, p_ei_start: float = 0.5,
     same seed (common random numbers across p_EI). Statistics use t > t_start (default
     200 ms, or the first fifth of shorter runs).
     """
-    params = check_params(params if params is not None else MarkovParams())
+    params = MarkovParams.check(params if params is not None else MarkovParams())
     p_ei_start = check_real("p_ei_start", p_ei_start, lo=0.0, hi=1.0)
     p_ei_stop = check_real("p_ei_stop", p_ei_stop, lo=0.0, hi=1.0)
     count = check_int("count", count, lo=1)

@@ -14,7 +14,7 @@ from ..io import PhaseTimer
 from ..params import check_choice, check_positive
 from ..progress import chunk_bounds, progress_bar
 from ._kernels import dsode_chunk
-from .params import MarkovParams, check_dt, check_params
+from .params import MarkovParams, check_dt
 from .records import build_dataset
 
 
@@ -28,7 +28,7 @@ def simulate_dsode(params: MarkovParams, t_max: float = 1000.0, *, refractory: s
     lost_E/lost_I (cumulative mass dropped below the grid or under the 1e-10 tolerance); at every
     step Σ n + R + lost = N_Q.
     """
-    check_params(params)
+    params = MarkovParams.check(params)
     refractory = check_choice("refractory", refractory, ("code", "clean"))
     t_max = check_positive("t_max", t_max)
     dt = check_dt(params, dt)

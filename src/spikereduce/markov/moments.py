@@ -20,7 +20,7 @@ _PRE = np.array([0, 1, 0, 1])
 
 
 @njit(cache=True)
-def _moment_step(hbar, sig, r_e, r_i, tau, p, dt):
+def moment_step(hbar, sig, r_e, r_i, tau, p, dt):
     """One explicit Euler step of the 8 moments, in place (the reference code's scheme)."""
     for k in range(4):
         r = r_e if (k == 0 or k == 2) else r_i
@@ -62,7 +62,7 @@ def integrate_moments(params: MarkovParams, r_e: Any, r_i: Any, *, dt: float = 0
     hs = np.zeros((r_e.size + 1, 4))
     ss = np.zeros((r_e.size + 1, 4))
     for n in range(r_e.size):
-        _moment_step(hbar, sig, r_e[n], r_i[n], tau, p, dt)
+        moment_step(hbar, sig, r_e[n], r_i[n], tau, p, dt)
         hs[n + 1] = hbar
         ss[n + 1] = sig
     return hs, ss

@@ -14,7 +14,7 @@ from ..io import PhaseTimer
 from ..params import check_choice, check_positive, check_seed
 from ..rng import streams
 from ._kernels import snn_chunk
-from .params import MarkovParams, check_dt, check_params
+from .params import MarkovParams, check_dt
 from .records import NetworkRecords
 from .sde import simulate_sde
 
@@ -44,7 +44,7 @@ def simulate_network(params: MarkovParams, t_max: float = 1000.0, *, seed: int =
     spikes per neuron), R_E, R_I, vhist_E/I on the dsODE bins and the raster (spike_time in ms,
     spike_neuron: ids < n_e are E).
     """
-    check_params(params)
+    params = MarkovParams.check(params)
     model = check_choice("model", model, ("snn", "sde"))
     connectivity = check_choice("connectivity", connectivity, ("annealed", "fixed"))
     external = check_choice("external", external, ("gaussian", "poisson"))

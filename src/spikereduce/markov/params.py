@@ -119,9 +119,3 @@ def check_dt(params: MarkovParams, dt: Any) -> float:
         raise ParameterError("dt", dt, f"> 0 and <= min(time constants)/4 = {limit:g} ms")
     return dt
 
-
-def check_params(params: Any) -> MarkovParams:
-    """Refuse anything but a MarkovParams (a dict is a common slip: build MarkovParams(**d))."""
-    if not isinstance(params, MarkovParams):
-        raise ParameterError("params", type(params).__name__, "a MarkovParams object")
-    return params

@@ -116,7 +116,7 @@ def _cdf_shortfall_fast(x, lo, hi, sigma, inv_s, inv_w, point):
 
 
 @njit(cache=True, fastmath={"contract", "arcp", "nsz"})
-def _transport(a, b, mu, sigma, edges, nm, n_out, w_out):
+def transport(a, b, mu, sigma, edges, nm, n_out, w_out):
     """Move ``nm`` neurons, uniform on [a, b], by one Gaussian step N(mu, sigma²) onto the grid.
 
     Adds nm·q_d to n_out[d] and nm·q_d·V̄_d to w_out[d] for bins d ≥ 1, d = (edges[d],
@@ -176,7 +176,7 @@ def _transport(a, b, mu, sigma, edges, nm, n_out, w_out):
 
 
 @njit(cache=True, fastmath={"contract", "arcp", "nsz"})
-def _closure(vbar, lo, hi, eps):
+def closure(vbar, lo, hi, eps):
     """Support [a, b] of the uniform inside bin (lo, hi] with mean vbar (spec §2.4 table)."""
     if vbar < lo + eps:
         return lo, lo + eps
@@ -204,6 +204,6 @@ def transition(a: float, b: float, mu: float, sigma: float, edges: Any
         raise ParameterError("edges", edges.tolist(), "an increasing 1-D array of >= 3 edges")
     q = np.zeros(edges.size - 1)
     w = np.zeros(edges.size - 1)
-    spike, _, _ = _transport(a, b, mu, sigma, edges, 1.0, q, w)
+    spike, _, _ = transport(a, b, mu, sigma, edges, 1.0, q, w)
     vbar = np.divide(w, q, out=np.zeros_like(w), where=q > 0)
     return q, vbar, float(spike)

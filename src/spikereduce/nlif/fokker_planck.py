@@ -48,8 +48,7 @@ class FokkerPlanckStepper:
 
     def __init__(self, params: NLIFParams, *, h: float = 0.01, dt: float = 1e-4,
                  v_min: float = -4.0, strict: bool = False):
-        if not isinstance(params, NLIFParams):
-            raise ParameterError("params", type(params).__name__, "an NLIFParams object")
+        params = NLIFParams.check(params)
         self.params = params
         self.h = check_positive("h", h)
         self.dt = check_positive("dt", dt)
@@ -149,8 +148,7 @@ def solve_fokker_planck(params: NLIFParams, p0: Any, t_max: float, *, h: float =
     ``density_time`` (every ``save_every``) x ``v``. attrs: ``mass_error`` (max |sum h p - 1|
     over the saved densities), ``min_density``.
     """
-    if not isinstance(params, NLIFParams):
-        raise ParameterError("params", type(params).__name__, "an NLIFParams object")
+    params = NLIFParams.check(params)
     t_max = check_positive("t_max", t_max)
     on_blowup = check_choice("on_blowup", on_blowup, ("stop", "raise"))
     save_every = check_positive("save_every", save_every)

@@ -76,8 +76,7 @@ def _check_settings(params: NLIFParams, n: int, t_max: float, h: float, dt_macro
                     window: float, f_sync: float, t_back: float, bw: float | None,
                     bridge: Any, density_every: float, force_micro: Any
                     ) -> tuple[SwitchSettings, float]:
-    if not isinstance(params, NLIFParams):
-        raise ParameterError("params", type(params).__name__, "an NLIFParams object")
+    params = NLIFParams.check(params)
     n = check_int("n", n, lo=1)
     t_max = check_positive("t_max", t_max)
     h = check_positive("h", h)

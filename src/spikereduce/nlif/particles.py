@@ -55,8 +55,7 @@ class ParticleSystem:
                  rng_state: int | np.ndarray = 0, t: float = 0.0, cascade: bool = True,
                  bridge: bool = True, reset: str = "exact", n_record: int = 0,
                  record_capacity: int = 200_000, threads: bool = False):
-        if not isinstance(params, NLIFParams):
-            raise ParameterError("params", type(params).__name__, "an NLIFParams object")
+        params = NLIFParams.check(params)
         self.params = params
         self.dt = check_positive("dt", dt)
         self.t0 = check_real("t", t)
@@ -155,8 +154,7 @@ def simulate_particles(params: NLIFParams, n: int, t_max: float, *, p0: Any, dt:
     t = 0), ``primary_fraction`` (k0/n, crossings before the cascade); optionally ``spike_time``/
     ``spike_neuron`` and ``voltage`` snapshots. attrs hold the largest cascade.
     """
-    if not isinstance(params, NLIFParams):
-        raise ParameterError("params", type(params).__name__, "an NLIFParams object")
+    params = NLIFParams.check(params)
     n = check_int("n", n, lo=1)
     t_max = check_positive("t_max", t_max)
     dt = check_positive("dt", dt)
