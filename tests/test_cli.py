@@ -207,3 +207,14 @@ def test_cli_models_lists_the_declared_options(capsys):
     assert "refractory" in text and "'code'" in text and "ms" in text
     assert main(["models", "nofamily"]) == 2
     assert "unknown family 'nofamily'" in capsys.readouterr().err
+
+
+def test_the_options_page_of_the_docs_matches_the_declarations():
+    """docs/options.md is `spikereduce models --markdown`: regenerate it when an option changes."""
+    from pathlib import Path
+
+    registry.discover()
+    entries = [e for e in registry.run_entries()
+               if e.family in ("markov", "avalanche", "nlif", "balanced")]
+    page = (Path(__file__).resolve().parents[1] / "docs" / "options.md").read_text("utf-8")
+    assert page.endswith(registry.options_markdown(entries))

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from spikereduce import avalanche, balanced, markov, nlif, registry
+from spikereduce.balanced.convergence import convergence_study
 from spikereduce.config import load_config
 from spikereduce.sweep import open_sweep, run_sweep
 
@@ -48,6 +49,13 @@ RUNS = {
         nlif.NLIFParams(b=1.5), 10_000, 0.3, p0=nlif.gaussian_density(1.5, 0.005), seed=4),
     "balanced network": lambda: balanced.simulate_network(
         B, 300, 0.5, y0=balanced.balanced_initial(B, 0.0, 0.5, 0.1), seed=4),
+    "balanced shared edges": lambda: balanced.simulate_network(
+        B, 300, 0.5, y0=balanced.balanced_initial(B, 0.0, 0.5, 0.1), seed=4, edges="shared"),
+    "balanced convergence": lambda: convergence_study(
+        B, balanced.balanced_initial(B, 0.0, 0.5, 0.1), replicates={100: 2, 200: 1},
+        t_max=0.2, times=(0.1, 0.2), seed=4),
+    "markov bifurcation": lambda: markov.bifurcation(markov.MarkovParams(), 0.6, 0.8, 2,
+                                                     t_max=150.0, seed=4, models=("snn",)),
 }
 
 

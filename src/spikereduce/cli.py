@@ -91,7 +91,10 @@ def info() -> None:
 
 @app.command()
 def models(name: Annotated[str | None, typer.Argument(
-        help="FAMILY or FAMILY/MODEL; all models when omitted")] = None) -> None:
+        help="FAMILY or FAMILY/MODEL; all models when omitted")] = None,
+        markdown: Annotated[bool, typer.Option(
+            "--markdown", help="print Markdown tables (the docs' options page)")] = False,
+        ) -> None:
     """The registered models and their [run] options: name, default, unit and meaning."""
     from .errors import ConfigError
 
@@ -102,6 +105,9 @@ def models(name: Annotated[str | None, typer.Argument(
         if not entries:
             registry.get_run(family, model or "?")  # raises with the known names
             raise ConfigError(f"no models match {name!r}")
+    if markdown:
+        print(registry.options_markdown(entries), end="")
+        return
     for entry in entries:
         table = Table(title=f"{entry.family}/{entry.model}: {entry.description}",
                       title_justify="left")

@@ -246,6 +246,19 @@ def get_run(family: str, model: str) -> RunEntry:
                       f"(known: {', '.join(models) or 'none'})")
 
 
+def options_markdown(entries: Sequence[RunEntry]) -> str:
+    """The [run] options of ``entries`` as Markdown tables, one section per model."""
+    lines = []
+    for e in entries:
+        lines += [f"## {e.family}/{e.model}", "", e.description, "",
+                  "| option | default | unit | meaning |", "|---|---|---|---|"]
+        for o in e.options:
+            cells = (o.name, o.default_text, o.unit, o.doc)
+            lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
 def get_compare(family: str) -> CompareEntry:
     discover()
     entry = _REGISTRY.compares.get(family)
