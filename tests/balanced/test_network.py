@@ -77,9 +77,9 @@ def test_poisson_table_sampler(mu):
     assert abs(pmf[:size].sum() - 1) < 1e-12 and cdf[size - 1] == 1.0
     assert abs(pmf[:size] @ k - mu) < 1e-9 * max(mu, 1)
     assert abs(pmf[:size] @ (k - mu) ** 2 - mu) < 1e-9 * max(mu, 1)
-    rs = streams(7).state("network")
     m = 200_000
-    draws = np.array([nk._draw(kmin, buckets, pmf, cdf, guide, rs) for _ in range(m)])
+    us = streams(7).generator("network").random(m)
+    draws = np.array([nk._draw(kmin, buckets, pmf, cdf, guide, u) for u in us])
     y, j, w = draws[:, 0], draws[:, 1].astype(int), draws[:, 2]
     assert np.all(y == kmin + j)
     v = w / pmf[j]

@@ -201,11 +201,16 @@ def fill_normal(out, st, k):
     st[k] = pos + _U64(2 * h) * GAMMA
 
 
-@njit(cache=True)
-def fill_uniform(out, st, k):
-    """Fill ``out`` with uniforms on [0, 1) from stream ``k`` of ``st``, advancing it."""
-    for i in range(out.size):
-        out[i] = uniform(st, k)
+@njit(cache=True, inline="always")
+def fill_uniform(out, count, st, k):
+    """out[:count] = the next ``count`` uniforms of stream ``k`` (the same numbers as ``count``
+    calls of :func:`uniform`), advancing it. The draws are independent of each other, so the
+    loop vectorizes; a sequential loop that reads them from ``out`` keeps the generator's
+    latency off its critical path."""
+    pos = st[k]
+    for j in range(count):
+        out[j] = to_double(mix64(pos + _U64(j + 1) * GAMMA))
+    st[k] = pos + _U64(count) * GAMMA
 
 
 @njit(cache=True, error_model="numpy")
