@@ -170,3 +170,23 @@ def _apply(f, r, pair=False):
     return out
 
 
+
+
+@numba.njit
+def _one_by_one(st, n):
+    out = np.empty(n)
+    for i in range(n):
+        out[i] = g.uniform(st, 0)
+    return out
+
+
+@numba.njit
+def _filled(st, n):
+    out = np.empty(n)
+    g.fill_uniform(out, n, st, 0)
+    return out
+
+
+def test_block_filled_uniforms_are_the_sequential_draws():
+    a, b = streams(3).state("network"), streams(3).state("network")
+    assert np.array_equal(_one_by_one(a, 1001), _filled(b, 1001)) and a[0] == b[0]

@@ -207,10 +207,11 @@ def fill_uniform(out, count, st, k):
     calls of :func:`uniform`), advancing it. The draws are independent of each other, so the
     loop vectorizes; a sequential loop that reads them from ``out`` keeps the generator's
     latency off its critical path."""
-    pos = st[k]
+    x = st[k]
     for j in range(count):
-        out[j] = to_double(mix64(pos + _U64(j + 1) * GAMMA))
-    st[k] = pos + _U64(count) * GAMMA
+        x += GAMMA  # an induction variable: no multiply to find draw j
+        out[j] = to_double(mix64(x))
+    st[k] = x
 
 
 @njit(cache=True, error_model="numpy")
