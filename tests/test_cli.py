@@ -199,6 +199,9 @@ def test_option_of_the_wrong_kind_names_field_value_and_kind():
         registry.resolve_options(entry.options, {"nn": 10}, "nlif/particles")
     got = registry.resolve_options(entry.options, {"dt": 1}, "nlif/particles")
     assert got["dt"] == 1.0 and isinstance(got["dt"], float) and got["n"] == 100_000
+    assert registry.resolve_options(entry.options, {"n": 1e4}, "nlif/particles")["n"] == 10_000
+    with pytest.raises(ParameterError, match=r"run.n = 10.5 is invalid: must be an integer"):
+        registry.resolve_options(entry.options, {"n": 10.5}, "nlif/particles")
 
 
 def test_cli_models_lists_the_declared_options(capsys):

@@ -51,11 +51,14 @@ class Option:
     doc: str = ""
 
     def check(self, value: Any, where: str) -> Any:
-        """``value`` as this option's kind (an integer is a number; None where the default is
-        None); the model's own function then checks its range."""
+        """``value`` as this option's kind (an integer is a number and an integral number an
+        integer; None where the default is None); the model's own function then checks its
+        range."""
         if value is None and self.default is None:
             return None
         k = self.kind
+        if k is int and isinstance(value, float) and value.is_integer():
+            value = int(value)  # n = 1e5 in a config means 100000
         ok = (isinstance(value, (int, float)) and not isinstance(value, bool) if k is float
               else isinstance(value, int) and not isinstance(value, bool) if k is int
               else isinstance(value, (list, tuple)) if k is list
