@@ -256,6 +256,9 @@ def sweep(config: Annotated[Path, typer.Argument(help="TOML config of the model 
     out.print(f"{cfg.family}/{cfg.model} sweep ({dims}): {result.computed} point(s) computed "
               f"in {result.wall_s:.1f} s, {result.already_done} already in the store "
               f"-> {result.store}")
+    if result.damaged:
+        out.print(f"{len(result.damaged)} finished point(s) failed their checksum and were "
+                  f"computed again: {', '.join(map(str, result.damaged))}")
 
 
 class _Interrupted(SpikeReduceError):

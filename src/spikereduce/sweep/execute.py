@@ -89,7 +89,8 @@ def in_context(exc: SpikeReduceError, where: str) -> SpikeReduceError:
 
 @dataclass(frozen=True)
 class SweepResult:
-    """What :func:`run_sweep` did: the store, the grid size, and how many points it computed."""
+    """What :func:`run_sweep` did: the store, the grid size, how many points it computed, how
+    many it reused, and which finished points it found damaged and computed again."""
 
     store: Path
     n_points: int
@@ -98,6 +99,7 @@ class SweepResult:
     wall_s: float
     dims: tuple[str, ...] = ()
     shape: tuple[int, ...] = ()
+    damaged: tuple[int, ...] = ()  # finished points whose data failed their checksum: redone
 
 
 class SweepInterrupted(KeyboardInterrupt):
@@ -146,7 +148,8 @@ def run_sweep(cfg: RunConfig, grid: Sequence[SweepParam | str], store: str | os.
               on_point: Callable[[int, int], None] | None = None) -> SweepResult:
     """Run ``cfg``'s model over ``grid`` (and ``seeds`` replicates), one Dask task per point.
 
-    Points already finished in ``store`` are kept and not computed again. The cluster is, in
+    Points already finished in ``store`` are verified against their checksums and kept (a damaged
+    one is computed again, see ``SweepResult.damaged``). The cluster is, in
     order of precedence: ``client`` (an existing ``distributed.Client``), ``scheduler`` (address
     of a running Dask scheduler, e.g. ``tcp://host:8786``), or a new local cluster of ``workers``
     single-threaded processes (default: the number of cores). Point ``i`` runs with seed
@@ -182,11 +185,12 @@ def _run_locked(plan: SweepPlan, entry: Any, sweep_store: SweepStore,
 
     cfg = plan.config
     done = sweep_store.scan(manifest, clean=True)
+    damaged = sweep_store.verify(done)  # reuse only points whose data match their marker
     missing = [i for i in range(plan.n_points) if i not in done]
     t_start = time.perf_counter()
     if not missing:
         return SweepResult(sweep_store.path, plan.n_points, 0, len(done), 0.0, plan.dims,
-                           plan.shape)
+                           plan.shape, damaged=tuple(damaged))
     configs = {i: plan.point_config(i) for i in missing}
 
     own_client = own_cluster = None
@@ -248,7 +252,8 @@ def _run_locked(plan: SweepPlan, entry: Any, sweep_store: SweepStore,
         if own_cluster is not None:
             own_cluster.close(timeout=10)
     return SweepResult(sweep_store.path, plan.n_points, computed, len(done),
-                       time.perf_counter() - t_start, plan.dims, plan.shape)
+                       time.perf_counter() - t_start, plan.dims, plan.shape,
+                       damaged=tuple(damaged))
 
 
 def _cancel(client: Any, futures: list[Any]) -> None:

@@ -153,6 +153,22 @@ class SweepStore:
                 _remove(entry)  # data renamed into place, killed before its marker
         return done
 
+    def verify(self, done: set[int]) -> list[int]:
+        """Check every finished point in ``done`` against its marker's checksum (the data are
+        read back); a point that fails (a truncated or swapped chunk, a missing variable or
+        metadata file) loses its marker and data and leaves ``done``. Returns the damaged
+        indices, which a resume then computes again. For the sweep's owner only."""
+        damaged = []
+        for index in sorted(done):
+            try:
+                self.read_point(index)
+            except ConfigError:
+                damaged.append(index)
+                self.marker_path(index).unlink(missing_ok=True)
+                _remove(self.data_path(index))
+                done.discard(index)
+        return damaged
+
     def lock(self) -> None:
         """Claim the store for this process, so two sweeps never write into one store at once.
 
