@@ -105,6 +105,9 @@ BAD_INPUTS = {
                       "seed"),
     "no compare": (GOOD, ["compare", "{cfg}"], "no micro-vs-macro comparison"),
     "unknown command": (None, ["frobnicate"], "No such command"),
+    "run option of the wrong kind": (GOOD.replace("t_max = 5.0", 't_max = "long"'),
+                                     ["run", "{cfg}", "-o", "{tmp}/o.nc"],
+                                     "run.t_max = 'long' is invalid: must be a number"),
     "missing argument": (None, ["run"], "Missing argument"),
 }
 
@@ -221,3 +224,15 @@ def test_the_options_page_of_the_docs_matches_the_declarations():
                if e.family in ("markov", "avalanche", "nlif", "balanced")]
     page = (Path(__file__).resolve().parents[1] / "docs" / "options.md").read_text("utf-8")
     assert page.endswith(registry.options_markdown(entries))
+
+
+def test_run_refuses_an_output_folder_it_did_not_write(tmp_path, capsys):
+    """Regression (-o deleted a folder it did not make): one line, exit 2, the folder kept."""
+    cfg = _write(tmp_path, GOOD)
+    folder = tmp_path / "d.zarr"
+    folder.mkdir()
+    (folder / "precious.txt").write_text("keep")
+    assert main(["run", str(cfg), "-o", str(folder), "--no-figure"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is not a result spikereduce wrote" in err
+    assert (folder / "precious.txt").read_text() == "keep"

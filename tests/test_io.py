@@ -1,10 +1,12 @@
 """Results: provenance attrs, NetCDF/Zarr round trips, atomic writes."""
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -152,3 +154,111 @@ def test_make_dataset_does_not_import_dask_and_dask_still_works():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+@pytest.mark.parametrize("suffix", [".nc", ".zarr"])
+def test_output_that_spikereduce_did_not_write_is_left_alone(tmp_path, suffix):
+    """Regression (-o deleted a folder it did not make): a save replaces only a result it
+    wrote; a user's folder or file under the same name is refused and kept."""
+    target = tmp_path / f"d{suffix}"
+    if suffix == ".zarr":
+        target.mkdir()
+        (target / "precious.txt").write_text("keep")
+    else:
+        target.write_text("keep")
+    with pytest.raises(ParameterError, match="exists and is not a result spikereduce wrote"):
+        save(_result(10), target)
+    kept = target / "precious.txt" if suffix == ".zarr" else target
+    assert kept.read_text() == "keep"
+    # A store of ours with a foreign file dropped into it is not replaced either.
+    ours = tmp_path / f"ours{suffix}"
+    save(_result(10), ours)
+    save(_result(20), ours)  # ours: replaced
+    assert load(ours).sizes["time"] == 20
+    if suffix == ".zarr":
+        (ours / "notes.txt").write_text("mine")
+        with pytest.raises(ParameterError, match="not a result spikereduce wrote"):
+            save(_result(30), ours)
+        assert (ours / "notes.txt").read_text() == "mine"
+
+
+def test_debris_of_killed_writes_is_removed_by_the_next_write(tmp_path):
+    """Regression (killed writes left .tmp/.old debris): the next write to the same path
+    removes what dead processes left, and keeps what a running one is writing."""
+    target = tmp_path / "run.zarr"
+    dead = tmp_path / f".run.zarr.999999999.{'a' * 32}.tmp"
+    legacy = tmp_path / f".run.zarr.{'b' * 32}.old"
+    live = tmp_path / f".run.zarr.{os.getpid()}.{'c' * 32}.tmp"
+    other = tmp_path / f".other.zarr.999999999.{'d' * 32}.tmp"
+    for p in (dead, legacy, live, other):
+        p.mkdir()
+    save(_result(10), target)
+    assert not dead.exists() and not legacy.exists()
+    assert live.exists() and other.exists()
+
+
+def _fsize_writer(target, limit):
+    code = textwrap.dedent(f"""
+        import resource, sys
+        import numpy as np
+        import spikereduce.io as sio
+        from spikereduce.errors import SpikeReduceError
+        x = np.random.default_rng(0).random(500_000)  # 4 MB that do not compress
+        ds = sio.make_dataset({{"x": ("time", x)}}, family="toy", model="m")
+        resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit}))
+        try:
+            sio.save(ds, {str(target)!r})
+        except SpikeReduceError as exc:
+            print("refused:", exc)
+            sys.exit(2)
+    """)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+
+
+@pytest.mark.parametrize("suffix", [".nc", ".zarr"])
+def test_write_over_the_file_size_limit_fails_cleanly(tmp_path, suffix):
+    """Regression (a full disk segfaulted the process in h5netcdf's close): with the file-size
+    limit below the result's size the save is refused in one line, exit 2, the previous
+    result intact and no temporary left behind."""
+    target = tmp_path / f"out{suffix}"
+    save(_result(10), target)
+    out = _fsize_writer(target, 1_000_000)
+    assert out.returncode == 2, (out.returncode, out.stderr)
+    assert "refused: cannot write" in out.stdout and "nothing was changed" in out.stdout
+    assert load(target).sizes["time"] == 10
+    assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]
+
+
+@pytest.mark.parametrize("suffix", [".nc", ".zarr"])
+def test_a_full_disk_fails_cleanly_with_the_old_result_intact(tmp_path, suffix, monkeypatch):
+    """A write that runs out of room (ENOSPC) mid-way, or that would not fit in the free space,
+    raises ConfigError (one line at the CLI), keeps the previous result and leaves no debris."""
+    import errno
+    import shutil
+
+    target = tmp_path / f"out{suffix}"
+    save(_result(10), target)
+
+    def no_space(*args, **kwargs):
+        if suffix == ".zarr":
+            Path(args[1]).mkdir()
+            (Path(args[1]) / ".zgroup").write_text("{}")  # a partial store
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    if suffix == ".nc":
+        monkeypatch.setattr(os, "fsync", no_space)
+    else:
+        monkeypatch.setattr(xr.Dataset, "to_zarr", lambda self, *a, **k: no_space(self, *a))
+    with pytest.raises(ConfigError, match="No space left on device; nothing was changed"):
+        save(_result(20), target)
+    monkeypatch.undo()
+    assert load(target).sizes["time"] == 10
+    assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]
+    usage = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(shutil, "disk_usage",
+                        lambda p: usage._replace(free=100))
+    with pytest.raises(ConfigError, match="MB free; nothing was changed"):
+        save(_result(20), target)
+    monkeypatch.undo()
+    assert load(target).sizes["time"] == 10

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -205,6 +206,72 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _temporary_name(path: Path, kind: str = "tmp") -> Path:
+    """A hidden sibling of ``path`` for a write in progress (``kind`` "tmp") or a store being
+    replaced ("old"), named with this process's id so a later write can tell debris of a
+    process that died from the files of one still running."""
+    return path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.{kind}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
+def remove_debris(path: Path) -> list[Path]:
+    """Remove what killed writes to ``path`` left beside it: temporary files or stores and
+    replaced stores of processes that no longer run. Returns what was removed."""
+    pattern = re.compile(rf"\.{re.escape(path.name)}\.(?:(\d+)\.)?[0-9a-f]{{32}}\.(?:tmp|old)")
+    removed = []
+    try:
+        entries = list(path.parent.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        m = pattern.fullmatch(entry.name)
+        if m is None or (m.group(1) is not None and _alive(int(m.group(1)))):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed.append(entry)
+    return removed
+
+
+def _write_error(path: Path, exc: OSError) -> ConfigError:
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    return ConfigError(f"cannot write {path}: {reason}; nothing was changed at {path}")
+
+
+def _check_room(path: Path, nbytes: int, largest_file: int | None = None) -> None:
+    """Refuse before writing what the disk (``nbytes`` in all) or the file-size limit (the
+    largest single file, ``nbytes`` unless given) cannot hold."""
+    try:
+        free = shutil.disk_usage(path.parent).free
+    except OSError:
+        free = None
+    if free is not None and nbytes > free:
+        raise ConfigError(f"cannot write {path}: it needs {nbytes / 1e6:.1f} MB and the disk "
+                          f"has {free / 1e6:.1f} MB free; nothing was changed at {path}")
+    try:
+        import resource
+
+        limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    except (ImportError, OSError, ValueError):
+        return
+    largest = nbytes if largest_file is None else largest_file
+    if limit != resource.RLIM_INFINITY and largest > limit:
+        raise ConfigError(f"cannot write {path}: it needs a file of {largest / 1e6:.1f} MB and "
+                          f"the process may write files of at most {limit / 1e6:.1f} MB (ulimit "
+                          f"-f); nothing was changed at {path}")
+
+
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically (temporary file in the same folder, then rename)."""
     path = Path(path)
@@ -232,7 +299,7 @@ def _commit(tmp: Path, path: Path) -> None:
     new one is in place).
     """
     if tmp.is_dir() and path.exists():
-        trash = path.parent / f".{path.name}.{uuid.uuid4().hex}.old"
+        trash = _temporary_name(path, "old")
         os.replace(path, trash)
         os.replace(tmp, path)
         shutil.rmtree(trash, ignore_errors=True)
@@ -240,34 +307,88 @@ def _commit(tmp: Path, path: Path) -> None:
         os.replace(tmp, path)
 
 
+def is_own_result(path: Path) -> bool:
+    """Whether ``path`` is a result file or Zarr store that :func:`save` wrote, and nothing
+    else: only those are replaced by a save to the same path."""
+    try:
+        if path.is_symlink():
+            return False
+        if path.is_dir():
+            names = {p.name for p in path.iterdir()}
+            if ".zgroup" not in names:
+                return False
+            for p in path.iterdir():  # only Zarr metadata and array folders
+                if p.name in (".zgroup", ".zattrs", ".zmetadata"):
+                    continue
+                if not (p.is_dir() and (p / ".zarray").is_file()):
+                    return False
+            attrs = json.loads((path / ".zattrs").read_text(encoding="utf-8"))
+            return "spikereduce_version" in attrs
+        if path.is_file():
+            import h5py
+
+            with h5py.File(path, "r") as fh:
+                return "spikereduce_version" in fh.attrs
+    except Exception:  # unreadable, not HDF5, not JSON: not ours
+        return False
+    return False
+
+
 def save(ds: xr.Dataset, path: str | os.PathLike[str]) -> Path:
     """Save a Dataset to NetCDF (``.nc``, h5netcdf engine) or Zarr (``.zarr``), atomically.
 
     The data go to a temporary name in the target's folder and are renamed into place only when
-    complete, so an interrupted save never leaves a partial file under ``path``.
+    complete, so an interrupted save never leaves a partial file under ``path``. An existing
+    ``path`` is replaced only if it is a result spikereduce wrote (:func:`is_own_result`);
+    anything else is left alone and the save refused. A NetCDF file is encoded in memory first,
+    so a full disk or a file-size limit is found before anything is written; a failed write
+    raises ConfigError and leaves the previous file untouched. Debris of killed writes to the
+    same path is removed.
     """
     path = Path(path)
     fmt = _format(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists() or path.is_symlink():
+        if not is_own_result(path):
+            raise ParameterError("output", str(path), message=(
+                f"{path} exists and is not a result spikereduce wrote; it is left alone "
+                "(choose another path, or remove it first)"))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _write_error(path, exc) from None
+    remove_debris(path)
     ds = sanitized(ds)
-    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
+    tmp = _temporary_name(path)
     try:
         if fmt == "netcdf":
-            ds.to_netcdf(tmp, engine="h5netcdf")
-            with open(tmp, "rb") as fh:
+            data = bytes(ds.to_netcdf(engine="h5netcdf"))
+            _check_room(path, len(data))
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+                fh.flush()
                 os.fsync(fh.fileno())
         else:
+            # Upper bounds: chunks are compressed, and a variable is at most one chunk here.
+            _check_room(path, int(ds.nbytes),
+                        max((int(v.nbytes) for v in ds.variables.values()), default=0))
             # Zarr format 2: a stable on-disk spec for every dtype we write (strings included).
             ds.to_zarr(tmp, mode="w", consolidated=True, zarr_format=2)
         _commit(tmp, path)
+    except OSError as exc:
+        _remove_quietly(tmp)
+        raise _write_error(path, exc) from None
     except BaseException:
-        if tmp.is_dir():
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            tmp.unlink(missing_ok=True)
+        _remove_quietly(tmp)
         raise
     _fsync_dir(path.parent)
     return path
+
+
+def _remove_quietly(tmp: Path) -> None:
+    if tmp.is_dir():
+        shutil.rmtree(tmp, ignore_errors=True)
+    else:
+        tmp.unlink(missing_ok=True)
 
 
 def load(path: str | os.PathLike[str]) -> xr.Dataset:
