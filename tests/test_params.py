@@ -101,3 +101,28 @@ def test_errors_survive_pickling():
     assert str(err) == "dt = 0.5 is invalid: must be <= 0.1"
     num = pickle.loads(pickle.dumps(NumericalError("blow-up", time=3.4)))
     assert num.time == 3.4 and str(num) == "blow-up (at t = 3.4)"
+
+
+@pytest.mark.parametrize("family,model,key,value", [
+    ("avalanche", "homogeneous", "params.self_coupling", "yes"),
+    ("avalanche", "homogeneous", "params.self_coupling", 2),
+    ("nlif", "particles", "run.cascade", "yes"),
+    ("nlif", "particles", "run.bridge", 2),
+    ("avalanche", "ring", "run.random_amplitude", "no"),
+    ("nlif", "particles", "run.n", True),
+    ("nlif", "particles", "params.b", "0.5"),
+    ("markov", "snn", "params.n_e", 300.5),
+])
+def test_loose_types_are_refused(family, model, key, value):
+    """Regression (loose types): "yes" or 2 is not true, true is not 1, "0.5" is not a number;
+    the error names the field and the value before anything runs."""
+    from spikereduce import registry
+    from spikereduce.config import RunConfig
+
+    registry.discover()
+    base = {"avalanche": {"N": 8, "alpha": 0.5}, "nlif": {"b": 0.5}, "markov": {}}[family]
+    cfg = RunConfig(family, model, params=base,
+                    options={"n_avalanches": 10} if family == "avalanche" else {})
+    cfg = cfg.with_overrides({key: value})
+    with pytest.raises(ParameterError, match=key.split(".")[1]):
+        registry.get_run(family, model).run(cfg)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Mapping
 from numbers import Integral, Real
 from typing import Any, Self
@@ -53,14 +54,17 @@ def _translate(exc: ValidationError, data: Mapping[str, Any]) -> ParameterError:
 
 
 class Params(BaseModel):
-    """Base of every family's parameter object: immutable, strict about names, finite values.
+    """Base of every family's parameter object: immutable, strict about names, types and
+    finite values.
 
     Subclasses declare fields with spec defaults and pydantic constraints (``Field(gt=0)``) and
     cross-field rules in ``model_validator(mode="after")`` methods that raise ParameterError.
     """
 
+    # strict: a number is a number and a flag is true or false ("yes", 2 or "0.5" are refused
+    # rather than coerced); an integer is still a valid float.
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False,
-                              validate_default=True)
+                              validate_default=True, strict=True)
 
     @classmethod
     def check(cls, value: Any, field: str = "params") -> Self:
@@ -80,12 +84,16 @@ class Params(BaseModel):
 
     @field_validator("*", mode="before")
     @classmethod
-    def _no_bool_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
-        # pydantic's lax mode reads True as 1.0; a boolean where a number belongs is a mistake.
-        if isinstance(value, bool) and info.field_name is not None:
-            annotation = cls.model_fields[info.field_name].annotation
-            if annotation in (int, float):
-                raise ParameterError(info.field_name, value, "a number, not a boolean")
+    def _numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        # A boolean where a number belongs is a mistake (say so plainly); an integral number is
+        # an integer (N = 1e3 in a config, or a grid value 300.0), as for run options.
+        if info.field_name is None:
+            return value
+        annotation = cls.model_fields[info.field_name].annotation
+        if isinstance(value, bool) and annotation in (int, float):
+            raise ParameterError(info.field_name, value, "a number, not a boolean")
+        if annotation is int and isinstance(value, float) and value.is_integer():
+            return int(value)
         return value
 
     def replace(self, **changes: Any) -> Self:
@@ -151,3 +159,45 @@ def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
 def check_seed(seed: Any) -> int:
     """Seeds are non-negative integers (as numpy.random.SeedSequence requires)."""
     return check_int("seed", seed, lo=0)
+
+
+#: The most time steps one run may take. A run that long would take hours at the fastest loop
+#: here; a larger request is almost always a unit slip (t_max in ms for s), and is refused
+#: before anything is allocated.
+MAX_STEPS = 10**9
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (Linux: MemAvailable), or None."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_steps(t_max: float, dt: float, *, bytes_per_step: float = 0.0,
+                field: str = "t_max") -> int:
+    """The number of steps of ``dt`` in ``t_max`` (at least one whole step), checked before a
+    run allocates its records: at most :data:`MAX_STEPS`, and records of ``bytes_per_step``
+    per step that fit in the available memory. Raises ParameterError on ``field``."""
+    n = t_max / dt
+    if n < 1.0 - 1e-9:
+        raise ParameterError(field, t_max, f">= dt = {dt:g} (at least one step)")
+    if n > MAX_STEPS:
+        raise ParameterError(field, t_max, f"<= {MAX_STEPS:.0e} steps of dt = {dt:g}, i.e. "
+                             f"<= {MAX_STEPS * dt:g} (or a larger dt)")
+    steps = max(1, math.ceil(n - 1e-9))
+    need = steps * bytes_per_step
+    avail = available_memory()
+    if avail is not None and need > 0.8 * avail:
+        raise ParameterError(field, t_max, f"a run whose records fit in memory: "
+                             f"{need / 1e9:.3g} GB needed, {avail / 1e9:.3g} GB available "
+                             f"(<= {0.8 * avail / bytes_per_step * dt:g} at dt = {dt:g})")
+    return steps

@@ -88,6 +88,8 @@ def run_network(cfg: RunConfig, opts: dict[str, Any]) -> xr.Dataset:
     Option("method", "multiplier", str, "", "'multiplier' (balance multiplier, Baumgarte "
            "stabilised) or 'projection' (means kept on the balanced manifold)"),
     Option("n_points", 401, int, "points", "output times on [0, t_max]"),
+    Option("max_evaluations", 500_000, int, "", "right-hand-side evaluations before the "
+           "solver stops with a message"),
     Option("on_loss_of_balance", "raise", str, "", "'raise' or 'stop' when D >= 0"),
 ), description="Gaussian limit: mean/variance ODEs under the balance constraint")
 def run_limit(cfg: RunConfig, opts: dict[str, Any]) -> xr.Dataset:

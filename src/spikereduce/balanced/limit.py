@@ -6,7 +6,7 @@ unbalanced starts), §1.5 (balanced initial condition), H4 (D < 0, else loss of 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -170,7 +170,7 @@ def solve_limit(params: BalancedParams, y0: Any, t_max: float, *,
                 t_eval: Sequence[float] | np.ndarray | None = None, project: bool = True,
                 method: str = "multiplier", on_loss_of_balance: str = "raise",
                 baumgarte: float = 50.0, rtol: float = 1e-10, atol: float = 1e-12,
-                n_points: int = 401) -> xr.Dataset:
+                n_points: int = 401, max_evaluations: int = 500_000) -> xr.Dataset:
     """Integrate the limit ODEs of spec §2.3 from the Gaussian start ``y0 = (m_E, m_I, v_E, v_I)``.
 
     ``method="multiplier"``: the 4-ODE system with the balance multiplier c(t), Baumgarte
@@ -185,6 +185,9 @@ def solve_limit(params: BalancedParams, y0: Any, t_max: float, *,
 
     Returns a Dataset over ``time`` with m_E, m_I, v_E, v_I, r_E, r_I (rates, 1/time), c (common
     drift), D (balance stiffness), G (balance residual) and s (diffusion coefficient).
+
+    The solver stops with NumericalError after ``max_evaluations`` evaluations of the right-hand
+    side (a horizon it cannot reach at this tolerance ends with a message, not a hang).
     """
     params = BalancedParams.check(params)
     t_max = check_positive("t_max", t_max)
@@ -196,6 +199,7 @@ def solve_limit(params: BalancedParams, y0: Any, t_max: float, *,
     rtol = check_real("rtol", rtol, lo=1e-14, hi=1e-3)
     atol = check_real("atol", atol, lo=1e-16, hi=1e-3)
     n_points = check_int("n_points", n_points, lo=2)
+    max_evaluations = check_int("max_evaluations", max_evaluations, lo=100)
     if t_eval is None:
         t_eval = np.linspace(0.0, t_max, n_points)
     t_eval = np.asarray(t_eval, dtype=float)
@@ -234,7 +238,8 @@ def solve_limit(params: BalancedParams, y0: Any, t_max: float, *,
             def loss(_t, yy):
                 return model.parts(yy)["D"] + d_min
             loss.terminal = True
-            sol = solve_ivp(model.multiplier_rhs(K), (0.0, t_max), y, method="DOP853",
+            sol = solve_ivp(_budgeted(model.multiplier_rhs(K), max_evaluations), (0.0, t_max), y,
+                            method="DOP853",
                             t_eval=t_eval, rtol=rtol, atol=atol, events=loss)
             if sol.status == -1:
                 raise NumericalError(f"limit ODE failed: {sol.message}",
@@ -246,7 +251,7 @@ def solve_limit(params: BalancedParams, y0: Any, t_max: float, *,
         else:
             guess = [float(y[0])]
             z0 = [y[0] - y[1], y[2], y[3]]
-            rhs = model.reduced_rhs(guess)
+            rhs = _budgeted(model.reduced_rhs(guess), max_evaluations)
 
             def loss(_t, z):
                 mE_ = model.solve_mE(z[0], z[1], z[2], guess[0])
@@ -283,6 +288,21 @@ def solve_limit(params: BalancedParams, y0: Any, t_max: float, *,
                       balance_lost_time=-1.0 if lost_time is None else lost_time)
     _describe(ds)
     return ds
+
+
+def _budgeted(rhs: Callable[[float, Any], Any], limit: int) -> Callable[[float, Any], Any]:
+    """``rhs`` that raises NumericalError after ``limit`` evaluations: a horizon the solver
+    cannot reach at the requested tolerance ends with a message, not a hang."""
+    count = [0]
+
+    def wrapped(t: float, y: Any) -> Any:
+        count[0] += 1
+        if count[0] > limit:
+            raise NumericalError(f"limit ODE stopped after {limit} right-hand-side evaluations "
+                                 "(max_evaluations) before t_max: lower t_max, loosen rtol/atol "
+                                 "or raise max_evaluations", time=float(t))
+        return rhs(t, y)
+    return wrapped
 
 
 def _stopped_at_start(params, y, D0, shift, K, method, model, timer) -> xr.Dataset:

@@ -16,7 +16,7 @@ import xarray as xr
 
 from ..errors import NumericalError, ParameterError
 from ..io import PhaseTimer, make_dataset
-from ..params import check_choice, check_int, check_positive, check_real, check_seed
+from ..params import check_choice, check_int, check_positive, check_real, check_seed, check_steps
 from ..progress import chunk_bounds, progress_bar
 from ..rng import streams
 from . import _kernels as _k
@@ -55,6 +55,7 @@ def simulate_network(params: BalancedParams, n: int, t_max: float, *, y0: Any,
     check_choice("edges", edges, ("independent", "shared"))
     check_choice("on_loss_of_balance", on_loss_of_balance, ("raise", "warn", "ignore"))
     mE0, mI0, vE0, vI0 = as_state(y0)
+    check_steps(t_max, dt, bytes_per_step=64)
     n_steps = int(round(t_max / dt))
     if abs(n_steps * dt - t_max) > 1e-9 * t_max:
         raise ParameterError("dt", dt, f"a divisor of t_max = {t_max:g}")

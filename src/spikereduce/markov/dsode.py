@@ -11,7 +11,7 @@ import xarray as xr
 
 from ..errors import NumericalError
 from ..io import PhaseTimer
-from ..params import check_choice, check_positive
+from ..params import check_choice, check_positive, check_steps
 from ..progress import chunk_bounds, progress_bar
 from ._kernels import dsode_chunk
 from .params import MarkovParams, check_dt
@@ -32,6 +32,7 @@ def simulate_dsode(params: MarkovParams, t_max: float = 1000.0, *, refractory: s
     refractory = check_choice("refractory", refractory, ("code", "clean"))
     t_max = check_positive("t_max", t_max)
     dt = check_dt(params, dt)
+    check_steps(t_max, dt, bytes_per_step=112 + 16 * params.n_bins)
     timer = PhaseTimer()
     n_steps = int(round(t_max / dt))
     nb = params.n_bins

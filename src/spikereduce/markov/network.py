@@ -11,7 +11,7 @@ import xarray as xr
 
 from ..errors import ParameterError
 from ..io import PhaseTimer
-from ..params import check_choice, check_positive, check_seed
+from ..params import check_choice, check_positive, check_seed, check_steps
 from ..rng import streams
 from ._kernels import snn_chunk
 from .params import MarkovParams, check_dt
@@ -50,6 +50,9 @@ def simulate_network(params: MarkovParams, t_max: float = 1000.0, *, seed: int =
     external = check_choice("external", external, ("gaussian", "poisson"))
     t_max = check_positive("t_max", t_max)
     dt = check_dt(params, dt)
+    n = params.n_e + params.n_i
+    # records per step: counts, H, refractory, voltage histograms, the chunk's raster buffer
+    check_steps(t_max, dt, bytes_per_step=64 + 8 * params.n_bins + 0.24 * n)
     seed = check_seed(seed)
     if model == "sde":
         if connectivity != "annealed":

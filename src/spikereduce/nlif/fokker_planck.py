@@ -16,7 +16,7 @@ import xarray as xr
 
 from ..errors import NumericalError, ParameterError
 from ..io import PhaseTimer, make_dataset
-from ..params import check_choice, check_positive, check_real
+from ..params import check_choice, check_positive, check_real, check_steps
 from ..progress import chunk_bounds, progress_bar
 from ._kernels import fp_steps
 from .initial import density_on_grid, gaussian_density
@@ -162,7 +162,7 @@ def solve_fokker_planck(params: NLIFParams, p0: Any, t_max: float, *, h: float =
         blowup_rate = check_real("blowup_rate", blowup_rate, lo=0, lo_open=True,
                                  hi=stepper.cap, hi_open=True)
         p, rate = stepper.initial(p0)
-        n_steps = max(1, math.ceil(t_max / stepper.dt - 1e-9))
+        n_steps = check_steps(t_max, stepper.dt, bytes_per_step=16)
         every = max(1, round(save_every / stepper.dt))
         save_steps = set(range(0, n_steps + 1, every)) | {n_steps}
         rates = np.empty(n_steps + 1)

@@ -15,7 +15,7 @@ import xarray as xr
 
 from ..errors import ParameterError
 from ..io import PhaseTimer, make_dataset
-from ..params import check_int, check_positive, check_real, check_seed
+from ..params import check_int, check_positive, check_real, check_seed, check_steps
 from ..progress import progress_bar
 from ..rng import streams
 from ._kernels import n_blocks
@@ -122,6 +122,8 @@ def _check_settings(params: NLIFParams, n: int, t_max: float, h: float, dt_macro
         if not 0.0 <= on < off:
             raise ParameterError("force_micro", force_micro, "0 <= t_on < t_off")
         forced = (on, off)
+    # every macro step enters the history (time, rate, spikes, mode: ~32 bytes)
+    check_steps(t_max, dt_macro, bytes_per_step=32)
     n_cells = (params.v_f - v_min) / h
     if abs(n_cells - round(n_cells)) > 1e-6 or abs(
             (params.v_r - v_min) / h - round((params.v_r - v_min) / h)) > 1e-6:

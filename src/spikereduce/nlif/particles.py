@@ -6,7 +6,6 @@ random state in, out) that the public :func:`simulate_particles` and the multi-s
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -14,7 +13,7 @@ import xarray as xr
 
 from ..errors import NumericalError, ParameterError
 from ..io import PhaseTimer, make_dataset
-from ..params import check_choice, check_int, check_positive, check_real, check_seed
+from ..params import check_choice, check_int, check_positive, check_real, check_seed, check_steps
 from ..progress import chunk_bounds, progress_bar
 from ..rng import streams
 from ._kernels import n_blocks, particle_steps, particle_steps_parallel, work_arrays
@@ -161,7 +160,7 @@ def simulate_particles(params: NLIFParams, n: int, t_max: float, *, p0: Any, dt:
     seed = check_seed(seed)
     check_choice("reset", reset, RESETS)
     n_record = check_int("n_record", n_record, lo=0, hi=n)
-    n_steps = max(1, math.ceil(t_max / dt - 1e-9))
+    n_steps = check_steps(t_max, dt, bytes_per_step=64)
     snap_steps: list[int] = []
     if snapshot_every is not None:
         every = check_positive("snapshot_every", snapshot_every)
