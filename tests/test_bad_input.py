@@ -2,6 +2,7 @@
 an adversarial audit found (sizes nobody checked, hangs, nonsense with exit 0)."""
 
 import time
+from pathlib import Path
 
 import pytest
 
@@ -63,3 +64,56 @@ def test_limit_ode_that_cannot_reach_t_max_stops_with_a_message():
         balanced.solve_limit(B, y0, 1e12, max_evaluations=20_000)
     assert time.perf_counter() - t0 < 10
     assert float(balanced.solve_limit(B, y0, 4.0)["time"][-1]) == 4.0  # the default is ample
+
+
+def test_a_drive_too_weak_to_trigger_avalanches_stops_with_a_message(monkeypatch):
+    """A hang: simulate(..., delta=1e-300) drove the network for ever; it now stops after
+    MAX_DRIVE_STEPS drive steps (1e9 by default; lowered here to keep the test short)."""
+    import importlib
+
+    from spikereduce import avalanche
+
+    sim = importlib.import_module("spikereduce.avalanche.simulate")  # the module, not the function
+
+    monkeypatch.setattr(sim, "MAX_DRIVE_STEPS", 200_000)
+    with pytest.raises(NumericalError, match=r"0 of 100 avalanches after 2e\+05 drive steps"):
+        avalanche.simulate(avalanche.weights.ring(10, 0.5), 100, delta=1e-300, seed=1)
+    ds = avalanche.simulate(avalanche.weights.ring(10, 0.5), 100, seed=1)  # a normal drive
+    assert ds.sizes["avalanche"] == 100
+
+
+@pytest.mark.parametrize("argv,expected", [
+    (["run", "/dev/zero", "-o", "x.nc"], "not a config file"),
+    (["run", "{deep}", "-o", "x.nc"], "nested too deeply"),
+    (["run", f"{CONFIGS}/avalanche_ring.toml", "-o", "x.nc", "--set", "run.n_avalanches=1e300"],
+     "n_avalanches = "),
+    (["run", f"{CONFIGS}/nlif_particles.toml", "-o", "x.nc", "--set", "run.n=1e12"],
+     "n = 1000000000000 is invalid"),
+    (["run", f"{CONFIGS}/balanced_convergence.toml", "-o", "x.nc", "--set", "run.ns=5"],
+     "run.ns = 5 is invalid: must be a list"),
+    (["sweep", f"{CONFIGS}/markov_dsode.toml", "--param", "params.p_ei=0:1:10000000",
+      "--store", "s.zarr"], "COUNT '10000000' must be an integer from 1 to 1000000"),
+    (["sweep", f"{CONFIGS}/markov_dsode.toml", "--param", "params.p_ei=0:1:2", "--seeds",
+      "1000000000", "--store", "s.zarr"], "seeds = 1000000000 is invalid"),
+])
+def test_sizes_and_files_nobody_checked_give_one_line(tmp_path, capsys, argv, expected,
+                                                      monkeypatch):
+    """Regression (internal error, exit 1, for sizes nobody checked): one line, exit 2."""
+    deep = tmp_path / "deep.toml"
+    deep.write_text("x = " + "[" * 5000 + "]" * 5000 + "\n")
+    monkeypatch.chdir(tmp_path)
+    argv = [a.format(deep=deep) if "{deep}" in a else a for a in argv]
+    argv = [str(Path(__file__).resolve().parents[1] / a) if a.startswith(CONFIGS) else a
+            for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and expected in err, err
+    assert not (tmp_path / "s.zarr").exists()
+
+
+def test_warnings_do_not_leak_into_the_one_line_error(capsys):
+    """Regression: a failing run printed RuntimeWarnings before its one line."""
+    cfg = Path(__file__).resolve().parents[1] / CONFIGS / "balanced_network.toml"
+    assert main(["run", str(cfg), "-o", "x.nc", "--no-figure", "--set", "run.m_E0=1e300"]) in (2, 3)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("spikereduce: error:")

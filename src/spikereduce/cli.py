@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -272,7 +273,26 @@ def _fail(message: str, code: int = 2) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: run the CLI, turning every input error into one line and exit status 2."""
+    """Entry point: run the CLI, turning every input error into one line and exit status 2.
+
+    Warnings raised while a command runs are held back: a command that fails prints only its
+    one line; one that succeeds prints each distinct warning once, as one line, after its
+    output.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        status = _main(argv)
+    if status == 0:
+        seen = set()
+        for w in caught:
+            text = " ".join(str(w.message).split())
+            if text not in seen:
+                seen.add(text)
+                print(f"spikereduce: warning: {text}", file=sys.stderr)
+    return status
+
+
+def _main(argv: list[str] | None) -> int:
     command = typer.main.get_command(app)
     try:
         status = command.main(args=argv, prog_name="spikereduce", standalone_mode=False)

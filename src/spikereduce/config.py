@@ -75,19 +75,33 @@ def parse_config(data: Mapping[str, Any], *, source: str = "") -> RunConfig:
                      seed=seed, description=str(data.get("description", "")), source=source)
 
 
+#: The largest config file read (configs are a few hundred bytes; a larger file is not one).
+MAX_CONFIG_BYTES = 1_000_000
+
+
 def load_config(path: str | Path) -> RunConfig:
     """Read and structurally check a TOML config file."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_CONFIG_BYTES + 1)  # a device or a huge file is not read whole
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: not a config file (larger than {MAX_CONFIG_BYTES} bytes)")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"cannot read config file {path}: not UTF-8 text ({exc.reason})") \
+            from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid TOML: nested too deeply") from None
     return parse_config(data, source=str(path))
 
 
@@ -95,5 +109,5 @@ def parse_value(text: str) -> Any:
     """A command-line value: TOML syntax if it parses (numbers, booleans, arrays), else a string."""
     try:
         return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, RecursionError):
         return text

@@ -26,7 +26,7 @@ class ParameterError(SpikeReduceError, ValueError):
         self.value = value
         self.admissible = admissible
         if message is None:
-            message = f"{field} = {value!r} is invalid"
+            message = f"{field} = {_short_repr(value)} is invalid"
             if admissible:
                 message += f": must be {admissible}"
         super().__init__(message)
@@ -34,6 +34,15 @@ class ParameterError(SpikeReduceError, ValueError):
     def __reduce__(self):
         # Rebuild from the parts, not from args: pickling (Dask, multiprocessing) keeps the text.
         return (_rebuild_parameter_error, (self.field, self.value, self.admissible, str(self)))
+
+
+def _short_repr(value: Any, limit: int = 80) -> str:
+    """``repr(value)``, cut in the middle when longer than ``limit`` (a message stays a line)."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    half = (limit - 5) // 2
+    return f"{text[:half]} ... {text[-half:]} ({len(text)} characters)"
 
 
 def _rebuild_parameter_error(field: str, value: Any, admissible: str | None,

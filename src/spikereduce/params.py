@@ -201,3 +201,16 @@ def check_steps(t_max: float, dt: float, *, bytes_per_step: float = 0.0,
                              f"{need / 1e9:.3g} GB needed, {avail / 1e9:.3g} GB available "
                              f"(<= {0.8 * avail / bytes_per_step * dt:g} at dt = {dt:g})")
     return steps
+
+
+def check_count(name: str, value: Any, *, bytes_per_item: float, lo: int = 1) -> int:
+    """An integer count (neurons, avalanches, ...) >= ``lo`` whose arrays of
+    ``bytes_per_item`` bytes per item fit in the available memory; refused with the largest
+    count that fits, before anything is allocated."""
+    n = check_int(name, value, lo=lo)
+    avail = available_memory()
+    if avail is not None and n * bytes_per_item > 0.8 * avail:
+        fits = int(0.8 * avail / bytes_per_item)
+        raise ParameterError(name, n, f"<= {fits} (its arrays need {bytes_per_item:g} bytes "
+                             f"each and {avail / 1e9:.3g} GB of memory is available)")
+    return n

@@ -15,6 +15,7 @@ from ..rng.generators import randint, uniform
 # status codes returned by the kernels
 OK = 0
 REFIRED = 1  # a unit fired twice in one avalanche: the drive or weights violate A1/A2
+TOO_MANY_STEPS = 2  # the drive-step budget ran out before the requested avalanches
 
 
 @njit(cache=True)
@@ -129,12 +130,13 @@ def _draw(cum, rng):
 
 @njit(cache=True)
 def simulate_kernel(dense, WT, indptr, indices, data, u, cum_p, uniform_p, delta, random_amp,
-                    n_av, rng, record):
+                    n_av, rng, record, max_steps=np.int64(1) << 62):
     """Drive one unit per step until ``n_av`` avalanches have occurred (spec §1.2).
 
     ``rng`` is the generator position (uint64[1], advanced in place: chunks continue it).
     Returns sizes, durations, start units, the spikes of all avalanches in firing order (if
-    ``record``), the number of drive steps and a status code.
+    ``record``), the number of drive steps and a status code (``TOO_MANY_STEPS`` after
+    ``max_steps`` drive steps).
     """
     N = u.shape[0]
     sizes = np.empty(n_av, dtype=np.int32)
@@ -152,6 +154,8 @@ def simulate_kernel(dense, WT, indptr, indices, data, u, cum_p, uniform_p, delta
     a = 0
     while a < n_av:
         steps += 1
+        if steps > max_steps:
+            return sizes[:a], durs[:a], starts[:a], units[:used], steps - 1, TOO_MANY_STEPS
         if uniform_p:
             i = randint(rng, 0, N)
         else:

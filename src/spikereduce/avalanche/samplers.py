@@ -14,7 +14,7 @@ import xarray as xr
 
 from ..errors import NumericalError
 from ..io import PhaseTimer
-from ..params import check_choice, check_int
+from ..params import check_choice, check_count
 from ..rng import streams
 from . import _kernels_sim as K
 from ._checks import as_delta, as_distribution, as_weights, dense
@@ -38,7 +38,7 @@ def sample_avalanches(W: Any, n_avalanches: int, *, method: str = "torus",
     method = check_choice("method", method, ("torus", "rejection"))
     Wd = np.ascontiguousarray(dense(as_weights(W), limit=_MAX_SAMPLER_N), dtype=np.float64)
     N = Wd.shape[0]
-    n_av = check_int("n_avalanches", n_avalanches, lo=1)
+    n_av = check_count("n_avalanches", n_avalanches, bytes_per_item=76)
     pv = as_distribution(p, N)
     d = as_delta(delta, Wd)
     st = streams(seed)

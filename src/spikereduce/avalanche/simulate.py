@@ -16,11 +16,15 @@ import xarray as xr
 
 from ..errors import NumericalError, ParameterError
 from ..io import PhaseTimer, make_dataset
-from ..params import check_int
+from ..params import check_count
 from ..progress import chunk_bounds, progress_bar
 from ..rng import streams
 from . import _kernels_sim as K
 from ._checks import as_delta, as_distribution, as_weights
+
+#: The most drive steps one simulation takes (a drive too weak to trigger avalanches ends
+#: with NumericalError instead of running for ever).
+MAX_DRIVE_STEPS = 10**9
 
 # dense W^T rows are faster than neighbour lists when most entries are non-zero
 _DENSE_FILL = 0.25
@@ -180,7 +184,9 @@ def simulate(W: Any, n_avalanches: int, *, delta: float | None = None, p: Any = 
     with timer("validate"):
         Wm = as_weights(W)
         N = Wm.shape[0]
-        n_av = check_int("n_avalanches", n_avalanches, lo=1)
+        # per avalanche: size, duration, start (12 bytes), recorded spikes (~16 x 4 bytes)
+        n_av = check_count("n_avalanches", n_avalanches,
+                           bytes_per_item=12 + (64 if record_assemblies else 0))
         pv = as_distribution(p, N)
         d = as_delta(delta, Wm)
         st = streams(seed)
@@ -214,9 +220,14 @@ def simulate(W: Any, n_avalanches: int, *, delta: float | None = None, p: Any = 
             with timer("simulate" if c else "compile+simulate"):
                 out = K.simulate_kernel(dense, WT, indptr, indices, data, u, cum_p, uniform,
                                         d, bool(random_amplitude), b - a,
-                                        rng,
-                                        bool(record_assemblies))
+                                        rng, bool(record_assemblies),
+                                        np.int64(MAX_DRIVE_STEPS - n_steps))
             sizes, durs, starts, units, steps, status = out
+            if status == K.TOO_MANY_STEPS:
+                raise NumericalError(
+                    f"{done + sizes.size} of {n_av} avalanches after {MAX_DRIVE_STEPS:.0e} drive "
+                    f"steps (MAX_DRIVE_STEPS): the drive delta = {d:g} is too small for this "
+                    "network to reach threshold in reasonable time", time=float(MAX_DRIVE_STEPS))
             if status != K.OK:
                 raise NumericalError(
                     "a unit fired twice within one avalanche: W and delta violate the "

@@ -16,7 +16,14 @@ import xarray as xr
 
 from ..errors import NumericalError, ParameterError
 from ..io import PhaseTimer, make_dataset
-from ..params import check_choice, check_int, check_positive, check_real, check_seed, check_steps
+from ..params import (
+    check_choice,
+    check_count,
+    check_positive,
+    check_real,
+    check_seed,
+    check_steps,
+)
 from ..progress import chunk_bounds, progress_bar
 from ..rng import streams
 from . import _kernels as _k
@@ -47,7 +54,7 @@ def simulate_network(params: BalancedParams, n: int, t_max: float, *, y0: Any,
     ``on_loss_of_balance="raise"``, and is recorded in ``attrs["balance_lost"]`` either way.
     """
     params = BalancedParams.check(params)
-    n = check_int("n", n, lo=2)
+    n = check_count("n", n, lo=2, bytes_per_item=96)  # states, intensities, counts (E and I)
     t_max = check_positive("t_max", t_max)
     dt = check_real("dt", dt, lo=0.0, lo_open=True, hi=t_max)
     seed = check_seed(seed)

@@ -13,7 +13,15 @@ import xarray as xr
 
 from ..errors import NumericalError, ParameterError
 from ..io import PhaseTimer, make_dataset
-from ..params import check_choice, check_int, check_positive, check_real, check_seed, check_steps
+from ..params import (
+    check_choice,
+    check_count,
+    check_int,
+    check_positive,
+    check_real,
+    check_seed,
+    check_steps,
+)
 from ..progress import chunk_bounds, progress_bar
 from ..rng import streams
 from ._kernels import n_blocks, particle_steps, particle_steps_parallel, work_arrays
@@ -154,7 +162,7 @@ def simulate_particles(params: NLIFParams, n: int, t_max: float, *, p0: Any, dt:
     ``spike_neuron`` and ``voltage`` snapshots. attrs hold the largest cascade.
     """
     params = NLIFParams.check(params)
-    n = check_int("n", n, lo=1)
+    n = check_count("n", n, bytes_per_item=64)  # voltages, work arrays, initial sampling
     t_max = check_positive("t_max", t_max)
     dt = check_positive("dt", dt)
     seed = check_seed(seed)

@@ -19,6 +19,9 @@ from ..params import check_int, check_seed
 from ..rng import derive_seed
 
 MANIFEST = "sweep.json"
+#: The most points (grid points times seed replicates) one sweep may have: each is a Dask task
+#: and a folder in the store. A larger sweep is split into several stores.
+MAX_POINTS = 1_000_000
 FORMAT = "spikereduce-sweep"
 FORMAT_VERSION = 1
 REPLICATE_DIM = "replicate"
@@ -73,9 +76,10 @@ def parse_param(spec: str) -> SweepParam:
         start = _number(parts[0], "START", spec)
         stop = _number(parts[1], "STOP", spec)
         count = parse_value(parts[2].strip())
-        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_POINTS:
             raise ParameterError("--param", spec, message=(
-                f"--param {spec!r}: COUNT {parts[2].strip()!r} must be an integer >= 1"))
+                f"--param {spec!r}: COUNT {parts[2].strip()!r} must be an integer from 1 to "
+                f"{MAX_POINTS}"))
         if count == 1 and start != stop:
             raise ParameterError("--param", spec, message=(
                 f"--param {spec!r}: COUNT = 1 needs START = STOP"))
@@ -182,9 +186,13 @@ def make_plan(cfg: RunConfig, grid: Sequence[SweepParam | str], *, seeds: int = 
     overrides (cheap checks only; the family validates values when a point runs)."""
     if not isinstance(cfg, RunConfig):
         raise ParameterError("config", cfg, "a RunConfig (spikereduce.config.load_config)")
-    seeds = check_int("seeds", seeds, lo=1)
+    seeds = check_int("seeds", seeds, lo=1, hi=MAX_POINTS)
     check_seed(cfg.seed)
     plan = SweepPlan(cfg, tuple(_as_params(grid)), seeds)
+    if plan.n_points > MAX_POINTS:
+        raise ParameterError("--param", " x ".join(map(str, plan.shape)), message=(
+            f"a sweep of {plan.n_points} points (grid {' x '.join(map(str, plan.shape))}) is "
+            f"more than {MAX_POINTS} points, one task and one folder each; split it"))
     plan.point_config(0)
     return plan
 
