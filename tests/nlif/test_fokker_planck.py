@@ -95,13 +95,15 @@ def test_blowup_can_raise():
     assert abs(err.value.time - 0.0409) < 2e-4
 
 
-def test_positivity_condition_warns_or_refuses():
-    with pytest.warns(PositivityWarning):
-        solve_fokker_planck(NLIFParams(), gaussian_density(0, 0.25), 0.01, h=0.01, dt=2e-4)
+def test_positivity_condition_refuses_by_default_and_warns_on_request():
+    """Regression (nonsense with exit 0): dt = 1e-3 at h = 0.01 gave a rate of -362 with only
+    a warning; a step beyond the positivity bound is now refused unless strict=False."""
     with pytest.raises(ParameterError) as err:
+        solve_fokker_planck(NLIFParams(), gaussian_density(0, 0.25), 0.01, h=0.01, dt=2e-4)
+    assert err.value.field == "dt" and "positivity bound" in str(err.value)
+    with pytest.warns(PositivityWarning):
         solve_fokker_planck(NLIFParams(), gaussian_density(0, 0.25), 0.01, h=0.01, dt=2e-4,
-                            strict=True)
-    assert err.value.field == "dt"
+                            strict=False)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         solve_fokker_planck(NLIFParams(), gaussian_density(0, 0.25), 0.01, h=0.01, dt=1e-4)

@@ -76,7 +76,8 @@ FP_GRID = (
     Option("blowup_rate", None, float, "1/tau_m", "rate that counts as a blow-up "
            "(default a / (10 h^2))"),
     Option("on_blowup", "stop", str, "", "'stop' (recorded in attrs) or 'raise'"),
-    Option("strict", False, bool, "", "refuse dt a > h^2 instead of warning"),
+    Option("strict", True, bool, "", "refuse dt a > h^2 (false: warn and run; the density "
+           "may turn negative)"),
     Option("save_every", 0.05, float, "tau_m", "interval of the stored densities"),
 ), description="NNLIF Fokker–Planck equation, conservative Scharfetter–Gummel scheme")
 def run_fokker_planck(cfg: RunConfig, opts: dict[str, Any]) -> xr.Dataset:

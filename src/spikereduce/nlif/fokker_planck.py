@@ -47,7 +47,7 @@ class FokkerPlanckStepper:
     """
 
     def __init__(self, params: NLIFParams, *, h: float = 0.01, dt: float = 1e-4,
-                 v_min: float = -4.0, strict: bool = False):
+                 v_min: float = -4.0, strict: bool = True):
         params = NLIFParams.check(params)
         self.params = params
         self.h = check_positive("h", h)
@@ -70,7 +70,8 @@ class FokkerPlanckStepper:
             msg = (f"dt * a = {self.dt * a:g} > h^2 = {self.h**2:g}: positivity of the density "
                    "is not guaranteed (spec §2.2)")
             if strict:
-                raise ParameterError("dt", dt, f"<= h^2 / a = {self.h**2 / a:g} (strict=True)")
+                raise ParameterError("dt", dt, f"<= h^2 / a = {self.h**2 / a:g} (the scheme's "
+                                     "positivity bound; strict=False runs anyway)")
             warnings.warn(msg, PositivityWarning, stacklevel=3)
 
     def initial(self, p0: Any) -> tuple[np.ndarray, float]:
@@ -132,12 +133,13 @@ def _compile_fp_kernel() -> None:
 
 def solve_fokker_planck(params: NLIFParams, p0: Any, t_max: float, *, h: float = 0.01,
                         dt: float = 1e-4, v_min: float = -4.0, blowup_rate: float | None = None,
-                        on_blowup: str = "stop", strict: bool = False,
+                        on_blowup: str = "stop", strict: bool = True,
                         save_every: float = 0.05, progress: bool | None = None) -> xr.Dataset:
     """Solve the NNLIF Fokker–Planck equation (spec §2) from density ``p0`` up to ``t_max``.
 
     Grid step ``h`` on [v_min, v_f] (v_r must be a node), time step ``dt`` (positivity needs
-    dt a <= h^2: a PositivityWarning, or ParameterError with ``strict=True``).
+    dt a <= h^2: refused with ParameterError; ``strict=False`` runs anyway with a
+    PositivityWarning, and the density may then turn negative).
     Blow-up: when N exceeds ``blowup_rate`` (default a/(10 h^2), a tenth of the grid's cap a/h^2;
     it must lie below the cap) or is not finite, the run stops there and the event is recorded
     in attrs (``blowup``, ``blowup_time``, ``blowup_reason``); ``on_blowup="raise"`` raises
