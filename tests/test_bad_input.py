@@ -117,3 +117,34 @@ def test_warnings_do_not_leak_into_the_one_line_error(capsys):
     assert main(["run", str(cfg), "-o", "x.nc", "--no-figure", "--set", "run.m_E0=1e300"]) in (2, 3)
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("spikereduce: error:")
+
+
+@pytest.mark.parametrize("call,field", [
+    (lambda: nlif.steady_states(None), "params"),
+    (lambda: nlif.critical_coupling({"b": 1.0}), "params"),
+    (lambda: nlif.blowup_certificate(nlif.NLIFParams(b=3), nlif.gaussian_density(-1, 0.5),
+                                     n_mu=0), "n_mu"),
+    (lambda: nlif.solve_fokker_planck(nlif.NLIFParams(b=0.5), "gauss", 0.1), "p0"),
+    (lambda: nlif.simulate_particles(nlif.NLIFParams(b=0.5), 100, 0.1, p0="x", seed=0), "p0"),
+    (lambda: __import__("spikereduce.avalanche", fromlist=["weights"]).weights.ring(10**7, 0.5),
+     "N"),
+    (lambda: __import__("spikereduce.avalanche", fromlist=["weights"]).weights.homogeneous(
+        10**6, 0.5), "N"),
+    (lambda: __import__("spikereduce.avalanche", fromlist=["closed_form"]).closed_form.line(
+        10**6, 0.5), "N"),
+])
+def test_api_exceptions_that_were_not_spikereduce_errors(call, field):
+    """Regression (AttributeError, ValueError, MemoryError or a hang from the public API):
+    each is a ParameterError naming the field."""
+    with pytest.raises(ParameterError) as err:
+        call()
+    assert err.value.field == field
+
+
+def test_cli_says_a_fokker_planck_blow_up_in_one_line(tmp_path, capsys):
+    """Regression: a blow-up was recorded only in the file's attrs."""
+    cfg = Path(__file__).resolve().parents[1] / CONFIGS / "nlif_fokker_planck.toml"
+    assert main(["run", str(cfg), "-o", str(tmp_path / "b.nc"), "--no-figure", "--set",
+                 "params.b=3", "--set", "run.v0=-1", "--set", "run.var=0.5", "--set",
+                 "run.t_max=4"]) == 0
+    assert "blow-up at t = 3.41" in capsys.readouterr().out

@@ -137,6 +137,10 @@ def run(config: Annotated[Path, typer.Argument(help="TOML config naming family, 
     wall = time.perf_counter() - t0
     path = save(ds, output)
     out.print(f"{cfg.family}/{cfg.model}: {wall:.2f} s -> {path}")
+    if int(ds.attrs.get("blowup", 0)):
+        out.print(f"blow-up at t = {float(ds.attrs['blowup_time']):.6g}: "
+                  f"{ds.attrs.get('blowup_reason', 'the rate left the grid')}; the run stopped "
+                  "there")
     if figure and entry.figure is not None:
         png = save_png(entry.figure(ds), path.with_suffix(".png"))
         out.print(f"figure -> {png}")

@@ -119,8 +119,10 @@ def ring(N: int, alpha: float) -> np.ndarray:
 
 
 def line(N: int, alpha: float) -> np.ndarray:
-    """P(s), s = 1..N, of the ring with one edge removed, weights alpha/2 (spec §2.7(e))."""
-    N = check_int("N", N, lo=2)
+    """P(s), s = 1..N, of the ring with one edge removed, weights alpha/2 (spec §2.7(e)).
+
+    The sum costs O(N^2): N is limited to 20 000 (about 10 s)."""
+    N = check_int("N", N, lo=2, hi=20_000)
     alpha = check_real("alpha", alpha, lo=0.0, lo_open=True, hi=1.0, hi_open=True)
     a = np.sqrt(1.0 - alpha * alpha)
     m = np.arange(N, dtype=np.float64)

@@ -12,7 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..errors import ParameterError
-from ..params import check_int, check_real
+from ..params import available_memory, check_int, check_real
 from ._checks import as_weights
 
 
@@ -26,6 +26,17 @@ def _out(W: np.ndarray | sp.spmatrix, sparse: bool) -> np.ndarray | sp.csr_array
     return W.toarray() if sp.issparse(W) else W
 
 
+def _dense_fits(N: int) -> int:
+    """``N`` if an N x N float64 matrix fits in the available memory, else ParameterError."""
+    need = 8.0 * N * N
+    avail = available_memory()
+    if avail is not None and need > 0.8 * avail:
+        fits = int((0.8 * avail / 8.0) ** 0.5)
+        raise ParameterError("N", N, f"<= {fits}: an N x N matrix needs {need / 1e9:.3g} GB and "
+                             f"{avail / 1e9:.3g} GB of memory is available")
+    return N
+
+
 def homogeneous(N: int, alpha: float, self_coupling: bool = True, *,
                 sparse: bool = False) -> np.ndarray | sp.csr_array:
     """All-to-all coupling with row sum alpha.
@@ -33,7 +44,7 @@ def homogeneous(N: int, alpha: float, self_coupling: bool = True, *,
     ``self_coupling=True``: W = (alpha/N) 11^T (the EHE 2002 network); ``False``:
     W = alpha/(N-1) (11^T - I).
     """
-    N = check_int("N", N, lo=1 if self_coupling else 2)
+    N = _dense_fits(check_int("N", N, lo=1 if self_coupling else 2))
     alpha = _alpha(alpha)
     if self_coupling:
         W = np.full((N, N), alpha / N)
@@ -59,6 +70,8 @@ def two_population(n_s: int, a: float, b: float, *,
 
 
 def _cycle(N: int, alpha: float, *, cut: bool, sparse: bool) -> np.ndarray | sp.csr_array:
+    if not sparse:
+        _dense_fits(N)
     i = np.arange(N)
     rows = np.concatenate([i, i])
     cols = np.concatenate([(i + 1) % N, (i - 1) % N])

@@ -86,8 +86,15 @@ def _tabulated(p0: Any) -> Any:
     return lambda v: np.interp(v, x, y, left=0.0, right=0.0)
 
 
+def _not_text(p0: Any) -> None:
+    if isinstance(p0, (str, bytes)):
+        raise ParameterError("p0", p0, "a density: gaussian_density(v0, var), a "
+                             "callable v -> p, or an array of values")
+
+
 def density_on_grid(p0: Any, v: np.ndarray, h: float) -> np.ndarray:
     """p0 at the nodes ``v`` (v_f excluded), non-negative, normalized so that sum(h p) = 1."""
+    _not_text(p0)
     p0 = _tabulated(p0)
     if callable(p0):
         p = np.asarray(p0(v), dtype=float)
@@ -116,6 +123,7 @@ def initial_voltages(p0: Any, n: int, rng: np.random.Generator, v_f: float,
 
     A plain callable is tabulated on [v_lo, v_f] (50 001 nodes) and sampled by inverse CDF.
     """
+    _not_text(p0)
     n = check_int("n", n, lo=1)
     p0 = _tabulated(p0)
     sample = getattr(p0, "sample", None)

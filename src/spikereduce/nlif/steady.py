@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ParameterError
-from ..params import check_positive, check_real
+from ..params import check_int, check_positive, check_real
 from .initial import GaussianDensity
 from .params import NLIFParams
 
@@ -24,7 +24,7 @@ _N_LO, _N_HI = 1e-12, 1e8
 
 
 def _constant_current(params: NLIFParams) -> float:
-    c = params.constant_current
+    c = NLIFParams.check(params).constant_current
     if c is None:
         raise ParameterError("current", params.current,
                              "a constant (steady states exist only for a time-independent input)")
@@ -201,6 +201,8 @@ def blowup_certificate(params: NLIFParams, p0: Any, *, mu_max: float | None = No
     (default 1000 + 100 mu_min). Not certified does not mean no blow-up: the test is sufficient
     only (b > b_c blows up without it).
     """
+    params = NLIFParams.check(params)
+    n_mu = check_int("n_mu", n_mu, lo=2)
     mu_min = max(params.v_f, 0.0) / params.a
     top = check_real("mu_max", mu_max if mu_max is not None else 1000.0 + 100.0 * mu_min,
                      lo=mu_min, lo_open=True)
