@@ -68,7 +68,15 @@ class Option:
 
             admissible = _KINDS.get(k, k.__name__) + (" or none" if self.default is None else "")
             raise ParameterError(f"run.{self.name}", value, f"{admissible} ({where})")
-        return float(value) if k is float else list(value) if k is list else value
+        if k is float:
+            try:
+                return float(value)
+            except OverflowError:  # an integer beyond the float range
+                from .errors import ParameterError
+
+                raise ParameterError(f"run.{self.name}", value,
+                                     f"a number within +-1.8e308 ({where})") from None
+        return list(value) if k is list else value
 
     @property
     def default_text(self) -> str:
