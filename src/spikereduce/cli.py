@@ -97,8 +97,6 @@ def models(name: Annotated[str | None, typer.Argument(
             "--markdown", help="print Markdown tables (the docs' options page)")] = False,
         ) -> None:
     """The registered models and their [run] options: name, default, unit and meaning."""
-    from .errors import ConfigError
-
     entries = registry.run_entries()
     if name:
         family, _, model = name.partition("/")

@@ -213,7 +213,8 @@ def _temporary_name(path: Path, kind: str = "tmp") -> Path:
     return path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.{kind}"
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process ``pid`` runs on this host (one we may not signal counts as running)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -234,7 +235,7 @@ def remove_debris(path: Path) -> list[Path]:
         return removed
     for entry in entries:
         m = pattern.fullmatch(entry.name)
-        if m is None or (m.group(1) is not None and _alive(int(m.group(1)))):
+        if m is None or (m.group(1) is not None and process_alive(int(m.group(1)))):
             continue
         if entry.is_dir() and not entry.is_symlink():
             shutil.rmtree(entry, ignore_errors=True)
@@ -314,8 +315,7 @@ def is_own_result(path: Path) -> bool:
         if path.is_symlink():
             return False
         if path.is_dir():
-            names = {p.name for p in path.iterdir()}
-            if ".zgroup" not in names:
+            if not (path / ".zgroup").is_file():
                 return False
             for p in path.iterdir():  # only Zarr metadata and array folders
                 if p.name in (".zgroup", ".zattrs", ".zmetadata"):

@@ -182,6 +182,12 @@ def available_memory() -> int | None:
         return None
 
 
+def memory_budget() -> float | None:
+    """Bytes a run may plan to allocate: 80 % of the available memory (None if unknown)."""
+    avail = available_memory()
+    return None if avail is None else 0.8 * avail
+
+
 def check_steps(t_max: float, dt: float, *, bytes_per_step: float = 0.0,
                 field: str = "t_max") -> int:
     """The number of steps of ``dt`` in ``t_max`` (at least one whole step), checked before a
@@ -195,11 +201,11 @@ def check_steps(t_max: float, dt: float, *, bytes_per_step: float = 0.0,
                              f"<= {MAX_STEPS * dt:g} (or a larger dt)")
     steps = max(1, math.ceil(n - 1e-9))
     need = steps * bytes_per_step
-    avail = available_memory()
-    if avail is not None and need > 0.8 * avail:
+    budget = memory_budget()
+    if budget is not None and need > budget:
         raise ParameterError(field, t_max, f"a run whose records fit in memory: "
-                             f"{need / 1e9:.3g} GB needed, {avail / 1e9:.3g} GB available "
-                             f"(<= {0.8 * avail / bytes_per_step * dt:g} at dt = {dt:g})")
+                             f"{need / 1e9:.3g} GB needed, {budget / 0.8 / 1e9:.3g} GB "
+                             f"available (<= {budget / bytes_per_step * dt:g} at dt = {dt:g})")
     return steps
 
 
@@ -208,9 +214,9 @@ def check_count(name: str, value: Any, *, bytes_per_item: float, lo: int = 1) ->
     ``bytes_per_item`` bytes per item fit in the available memory; refused with the largest
     count that fits, before anything is allocated."""
     n = check_int(name, value, lo=lo)
-    avail = available_memory()
-    if avail is not None and n * bytes_per_item > 0.8 * avail:
-        fits = int(0.8 * avail / bytes_per_item)
-        raise ParameterError(name, n, f"<= {fits} (its arrays need {bytes_per_item:g} bytes "
-                             f"each and {avail / 1e9:.3g} GB of memory is available)")
+    budget = memory_budget()
+    if budget is not None and n * bytes_per_item > budget:
+        raise ParameterError(name, n, f"<= {int(budget / bytes_per_item)} (its arrays need "
+                             f"{bytes_per_item:g} bytes each and {budget / 0.8 / 1e9:.3g} GB of "
+                             "memory is available)")
     return n

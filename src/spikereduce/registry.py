@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import RunConfig
-from .errors import ConfigError
+from .errors import ConfigError, ParameterError
 
 
 @dataclass(frozen=True)
@@ -64,16 +64,12 @@ class Option:
               else isinstance(value, (list, tuple)) if k is list
               else isinstance(value, k))
         if not ok:
-            from .errors import ParameterError
-
             admissible = _KINDS.get(k, k.__name__) + (" or none" if self.default is None else "")
             raise ParameterError(f"run.{self.name}", value, f"{admissible} ({where})")
         if k is float:
             try:
                 return float(value)
             except OverflowError:  # an integer beyond the float range
-                from .errors import ParameterError
-
                 raise ParameterError(f"run.{self.name}", value,
                                      f"a number within +-1.8e308 ({where})") from None
         return list(value) if k is list else value
@@ -87,8 +83,6 @@ def resolve_options(options: Sequence[Option], given: Mapping[str, Any], where: 
                     ) -> dict[str, Any]:
     """The declared options with the given values checked and the defaults filled in; an
     unknown or missing name raises ParameterError listing the valid names."""
-    from .errors import ParameterError
-
     known = {o.name: o for o in options}
     for name in given:
         if name not in known:

@@ -12,7 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..errors import ParameterError
-from ..params import available_memory, check_int, check_real
+from ..params import check_int, check_real, memory_budget
 from ._checks import as_weights
 
 
@@ -29,11 +29,11 @@ def _out(W: np.ndarray | sp.spmatrix, sparse: bool) -> np.ndarray | sp.csr_array
 def _dense_fits(N: int) -> int:
     """``N`` if an N x N float64 matrix fits in the available memory, else ParameterError."""
     need = 8.0 * N * N
-    avail = available_memory()
-    if avail is not None and need > 0.8 * avail:
-        fits = int((0.8 * avail / 8.0) ** 0.5)
-        raise ParameterError("N", N, f"<= {fits}: an N x N matrix needs {need / 1e9:.3g} GB and "
-                             f"{avail / 1e9:.3g} GB of memory is available")
+    budget = memory_budget()
+    if budget is not None and need > budget:
+        raise ParameterError("N", N, f"<= {int((budget / 8.0) ** 0.5)}: an N x N matrix needs "
+                             f"{need / 1e9:.3g} GB and {budget / 0.8 / 1e9:.3g} GB of memory is "
+                             "available")
     return N
 
 

@@ -31,7 +31,6 @@ from numba import njit, types
 from numba.extending import intrinsic
 
 _U64 = np.uint64
-_MASK = (1 << 64) - 1
 GAMMA = _U64(0x9E3779B97F4A7C15)  # the golden-ratio increment of SplitMix64
 _C1 = _U64(0xBF58476D1CE4E5B9)
 _C2 = _U64(0x94D049BB133111EB)
@@ -45,19 +44,6 @@ FAST = {"error_model": "numpy", "fastmath": {"contract"}}
 # Above this mean a count is drawn outward from its mode (cost ~ the standard deviation) rather
 # than upward from zero (cost ~ the mean, and e^{-mean} underflows near 745).
 _FROM_MODE = 30.0
-
-
-def splitmix64_words(seed: int, count: int) -> np.ndarray:
-    """``count`` consecutive SplitMix64 outputs from the integer ``seed`` (uint64)."""
-    x = int(seed) & _MASK
-    out = np.empty(int(count), dtype=np.uint64)
-    for k in range(int(count)):
-        x = (x + 0x9E3779B97F4A7C15) & _MASK
-        z = x
-        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
-        out[k] = z ^ (z >> 31)
-    return out
 
 
 @njit(cache=True, inline="always")

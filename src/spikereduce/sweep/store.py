@@ -32,7 +32,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import ConfigError
-from ..io import atomic_write_bytes, sanitized
+from ..io import atomic_write_bytes, process_alive, sanitized
 from .grid import FORMAT, FORMAT_VERSION, MANIFEST, SweepPlan, fingerprint
 
 LOCK = ".lock"
@@ -188,7 +188,7 @@ class SweepStore:
                 if host != me["host"]:
                     raise ConfigError(f"sweep store {self.path} is in use by process {pid} on "
                                       f"{host} (delete {lock} if that sweep is dead)") from None
-                if pid > 0 and pid != me["pid"] and _alive(pid):
+                if pid > 0 and pid != me["pid"] and process_alive(pid):
                     raise ConfigError(f"sweep store {self.path} is in use by process {pid}; "
                                       "wait for it or stop it") from None
                 lock.unlink(missing_ok=True)  # stale: its owner is gone
@@ -270,16 +270,6 @@ def _describe(manifest: Mapping[str, Any]) -> str:
     axes = ", ".join(f"{g['key']} x{len(g['values'])}" for g in manifest.get("grid", []))
     return (f"{manifest.get('family')}/{manifest.get('model')}, {axes}, "
             f"seed {manifest.get('seed')}, {manifest.get('seeds')} seed(s)")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _now() -> str:
