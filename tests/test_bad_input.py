@@ -4,6 +4,7 @@ an adversarial audit found (sizes nobody checked, hangs, nonsense with exit 0)."
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from spikereduce import balanced, markov, nlif
@@ -132,6 +133,19 @@ def test_warnings_do_not_leak_into_the_one_line_error(capsys):
         10**6, 0.5), "N"),
     (lambda: __import__("spikereduce.avalanche", fromlist=["closed_form"]).closed_form.line(
         10**6, 0.5), "N"),
+    # found by tests/test_fuzz_runs.py
+    (lambda: __import__("spikereduce.avalanche", fromlist=["closed_form"]
+                        ).closed_form.homogeneous(10**12, 0.5), "N"),
+    (lambda: __import__("spikereduce.avalanche", fromlist=["closed_form"]
+                        ).closed_form.two_population(10**7, 1e-8, 1e-8, joint=True), "n_s"),
+    (lambda: nlif.solve_fokker_planck(nlif.NLIFParams(b=0.5, v_f=1e12),
+                                      nlif.gaussian_density(0, 0.25), 0.1), "h"),
+    (lambda: nlif.simulate_multiscale(nlif.NLIFParams(b=0.5, current=1e300), 100, 0.1,
+                                      p0=nlif.gaussian_density(0, 0.25), seed=0), "current"),
+    (lambda: nlif.simulate_multiscale(nlif.NLIFParams(b=0.5), 100, 0.1, window=1e300,
+                                      p0=nlif.gaussian_density(0, 0.25), seed=0), "window"),
+    (lambda: nlif.simulate_multiscale(nlif.NLIFParams(b=0.5), 100, 0.1, bw=1e300,
+                                      p0=nlif.gaussian_density(0, 0.25), seed=0), "bw"),
 ])
 def test_api_exceptions_that_were_not_spikereduce_errors(call, field):
     """Regression (AttributeError, ValueError, MemoryError or a hang from the public API):
@@ -148,3 +162,23 @@ def test_cli_says_a_fokker_planck_blow_up_in_one_line(tmp_path, capsys):
                  "params.b=3", "--set", "run.v0=-1", "--set", "run.var=0.5", "--set",
                  "run.t_max=4"]) == 0
     assert "blow-up at t = 3.41" in capsys.readouterr().out
+
+
+def test_hangs_relaxing_a_nearly_conservative_network_stops_with_a_message():
+    """Regression (a hang): the stationary start of a network within 1e-12 of the conservative
+    limit needed ~1e13 firings; it stops at MAX_RELAX_WORK with a NumericalError."""
+    from spikereduce import avalanche
+
+    W = avalanche.weights.homogeneous(100, 0.999999999999)
+    t0 = time.perf_counter()
+    with pytest.raises(NumericalError, match="1 - max row sum = 1e-12"):
+        avalanche.simulate(W, 10, seed=1)
+    assert time.perf_counter() - t0 < 30
+
+
+def test_nonsense_a_fokker_planck_division_by_zero_ends_as_a_result_or_a_failure():
+    """Regression (ZeroDivisionError inside the compiled step at b = -1e300): a zero divisor now
+    gives inf/NaN, which the run reports; here the rate simply decays to 0."""
+    ds = nlif.solve_fokker_planck(nlif.NLIFParams(b=-1e300), nlif.gaussian_density(0, 0.25),
+                                  0.05, h=0.02)
+    assert np.isfinite(ds["rate"].values).all() and ds["rate"].values[-1] < 1e-3

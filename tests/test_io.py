@@ -262,3 +262,38 @@ def test_a_full_disk_fails_cleanly_with_the_old_result_intact(tmp_path, suffix, 
         save(_result(20), target)
     monkeypatch.undo()
     assert load(target).sizes["time"] == 10
+
+
+@pytest.fixture
+def small_filesystem(tmp_path):
+    """A 2 MB tmpfs mounted for the test (needs root, as on the project's CI machine)."""
+    mount = tmp_path / "fs"
+    mount.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)],
+                          capture_output=True)
+    if made.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+@pytest.mark.parametrize("suffix", [".nc", ".zarr"])
+@pytest.mark.parametrize("precheck", [True, False], ids=["refused-up-front", "real-ENOSPC"])
+def test_a_real_full_filesystem_fails_cleanly(small_filesystem, suffix, precheck, monkeypatch):
+    """On a filesystem that really fills up the write fails with one ConfigError, the previous
+    result is intact and nothing else is left on it: refused up front when the free space is
+    known to be short, and when the estimate is bypassed, at the ENOSPC of the write itself."""
+    import spikereduce.io as sio
+
+    target = small_filesystem / f"out{suffix}"
+    save(_result(10), target)
+    x = np.random.default_rng(0).random(400_000)  # 3.2 MB that do not compress
+    big = make_dataset({"x": ("time", x)}, family="toy", model="m")
+    if not precheck:
+        monkeypatch.setattr(sio, "_check_room", lambda *a, **k: None)
+    with pytest.raises(ConfigError, match="nothing was changed"):
+        save(big, target)
+    assert load(target).sizes["time"] == 10
+    assert sorted(p.name for p in small_filesystem.iterdir()) == [target.name]

@@ -385,10 +385,16 @@ def save(ds: xr.Dataset, path: str | os.PathLike[str]) -> Path:
 
 
 def _remove_quietly(tmp: Path) -> None:
-    if tmp.is_dir():
-        shutil.rmtree(tmp, ignore_errors=True)
-    else:
+    if not tmp.is_dir():
         tmp.unlink(missing_ok=True)
+        return
+    # A failed Zarr write may still have chunk writes in flight on zarr's own threads, and
+    # they create their folders again: remove until the temporary stays gone.
+    for _ in range(40):
+        shutil.rmtree(tmp, ignore_errors=True)
+        time.sleep(0.025)
+        if not tmp.exists():
+            return
 
 
 def load(path: str | os.PathLike[str]) -> xr.Dataset:

@@ -53,12 +53,12 @@ def as_weights(W: Any, *, allow_sparse: bool = True) -> np.ndarray | sp.csr_arra
             i, j = np.unravel_index(int(np.argmin(W)), W.shape)
             v = float(W[i, j])
         raise ParameterError("W", f"W[{i},{j}] = {v:g}",
-                             "non-negative (W_ij >= 0, spec condition A1)")
+                             "non-negative (W_ij >= 0: excitatory coupling)")
     d = row_sums(W)
     if np.any(d >= 1.0):
         i = int(np.argmax(d))
         raise ParameterError("W", f"row {i} sums to {d[i]:.6g}",
-                             "a matrix whose every row sum is < 1 (spec condition A1)")
+                             "a matrix whose every row sum is < 1 (every unit dissipates)")
     return W
 
 
@@ -91,7 +91,7 @@ def as_delta(delta: Any, W: np.ndarray | sp.csr_array) -> float:
         return bound
     x = check_real("delta", delta, lo=0.0, lo_open=True)
     if x > bound * (1 + 1e-12):
-        raise ParameterError("delta", x, f"<= 1 - max row sum = {bound:.6g} (spec condition A2; "
+        raise ParameterError("delta", x, f"<= 1 - max row sum = {bound:.6g} ("
                              "larger amplitudes make units fire twice)")
     return min(x, bound)
 

@@ -86,12 +86,13 @@ def _generations(dense, WT, indptr, indices, data, u, cur, ncur, nxt, stamp, buf
 
 
 @njit(cache=True)
-def relax(dense, WT, indptr, indices, data, u):
+def relax(dense, WT, indptr, indices, data, u, limit=np.int64(1) << 62):
     """Fire every unit at or above threshold until none is left (Relax of spec §2.1), in place.
 
     Unlike an avalanche, relaxing (I - W)x + W1 can fire a unit many times (tens of times on a
-    torus near alpha = 1); it terminates because every firing dissipates 1 - d_j > 0.
-    Returns the number of spikes.
+    torus near alpha = 1); it terminates because every firing dissipates 1 - d_j > 0, but the
+    number of firings grows like 1 / (1 - d_j). Returns the number of spikes, or -1 once more
+    than ``limit`` spikes occurred (``u`` is then left part-relaxed).
     """
     N = u.shape[0]
     cur = np.empty(N, dtype=np.int64)
@@ -105,7 +106,7 @@ def relax(dense, WT, indptr, indices, data, u):
             ncur += 1
     no_check = np.zeros(1, dtype=np.int64)
     size, dur = _generations(dense, WT, indptr, indices, data, u, cur, ncur, nxt, stamp, buf,
-                             np.int64(1) << 62, no_check)
+                             limit, no_check)
     return size
 
 

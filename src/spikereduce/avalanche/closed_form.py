@@ -7,12 +7,17 @@ size of the 2-D torus (§2.4).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy.special import gammaln, logsumexp
 
 from ..errors import NumericalError, ParameterError
-from ..params import check_int, check_real
+from ..params import check_count, check_int, check_real, memory_budget
 from .weights import torus_neighbours
+
+# float64 work arrays per avalanche size while a distribution is evaluated
+_BYTES_PER_SIZE = 64
 
 
 def _log_binom(n: np.ndarray | int, k: np.ndarray | int) -> np.ndarray:
@@ -35,7 +40,7 @@ def homogeneous(N: int, alpha: float, self_coupling: bool = True) -> np.ndarray:
     P(L) = (1/N) C(N,L) (L alpha/N)^(L-1) (1 - L alpha/N)^(N-L-1) (1-alpha)/(1-(N-1)alpha/N).
     Without (W = alpha/(N-1)(11^T - I)): spec §2.7(b).
     """
-    N = check_int("N", N, lo=1 if self_coupling else 2)
+    N = check_count("N", N, lo=1 if self_coupling else 2, bytes_per_item=_BYTES_PER_SIZE)
     alpha = check_real("alpha", alpha, lo=0.0, hi=1.0, hi_open=True)
     n = np.arange(1, N + 1, dtype=np.float64)
     if alpha == 0.0:
@@ -63,7 +68,10 @@ def two_population(n_s: int, a: float, b: float, joint: bool = False) -> np.ndar
     Returns P(s) for s = 1..2 n_s, or with ``joint=True`` the (n_s+1) x (n_s+1) table of
     P(n_1, n_2) (units of the assembly in population 1 and 2; entry [0, 0] is 0). Spec §2.7(c).
     """
-    n_s = check_int("n_s", n_s, lo=1)
+    n_s = check_count("n_s", n_s, bytes_per_item=2 * _BYTES_PER_SIZE)
+    budget = memory_budget()
+    if joint and budget is not None:
+        n_s = check_int("n_s", n_s, lo=1, hi=max(1, math.isqrt(int(budget / 24)) - 1))
     a = check_real("a", a, lo=0.0)
     b = check_real("b", b, lo=0.0, lo_open=True)
     if n_s * (a + b) >= 1.0:
@@ -105,7 +113,7 @@ def _log_diff_pow(a: float, m: np.ndarray) -> np.ndarray:
 
 def ring(N: int, alpha: float) -> np.ndarray:
     """P(s), s = 1..N, of the N-cycle with neighbour weights alpha/2 (spec §2.7(d))."""
-    N = check_int("N", N, lo=3)
+    N = check_count("N", N, lo=3, bytes_per_item=_BYTES_PER_SIZE)
     alpha = check_real("alpha", alpha, lo=0.0, lo_open=True, hi=1.0, hi_open=True)
     a = np.sqrt(1.0 - alpha * alpha)
     n = np.arange(1, N + 1, dtype=np.float64)

@@ -20,11 +20,15 @@ from ..params import check_count
 from ..progress import chunk_bounds, progress_bar
 from ..rng import streams
 from . import _kernels_sim as K
-from ._checks import as_delta, as_distribution, as_weights
+from ._checks import as_delta, as_distribution, as_weights, row_sums
 
 #: The most drive steps one simulation takes (a drive too weak to trigger avalanches ends
 #: with NumericalError instead of running for ever).
 MAX_DRIVE_STEPS = 10**9
+#: The most synaptic updates (spikes x targets) the relaxation onto the stationary law may
+#: take; it needs about 1 / (1 - max row sum) firings per unit, so a network within ~1e-7 of
+#: the conservative limit ends with NumericalError instead of running for hours.
+MAX_RELAX_WORK = 10**10
 
 # dense W^T rows are faster than neighbour lists when most entries are non-zero
 _DENSE_FILL = 0.25
@@ -148,7 +152,14 @@ def stationary_state(W: Any, rng: np.random.Generator) -> np.ndarray:
     x = rng.random(N)
     u = np.ascontiguousarray(x + Wm @ (1.0 - x), dtype=np.float64)
     dense, WT, indptr, indices, data = _representation(Wm)
-    K.relax(dense, WT, indptr, indices, data, u)
+    fanout = N if dense else max(1, indices.size // N)
+    limit = max(10**6, MAX_RELAX_WORK // fanout)
+    if K.relax(dense, WT, indptr, indices, data, u, np.int64(limit)) < 0:
+        d = row_sums(Wm)
+        raise NumericalError(
+            f"relaxation onto the stationary law needed more than {limit:.1e} spikes: the "
+            f"network dissipates only 1 - max row sum = {1 - d.max():.2g} per spike, too "
+            "close to the conservative limit (lower the weights or pass u0)", time=0.0)
     return u
 
 

@@ -102,9 +102,12 @@ def convergence_study(params: BalancedParams, y0: Any, *,
                 drift[i, r] = at["drift"].values
                 bar.advance(n)
     rms = {k: np.sqrt(np.nanmean(err[k] ** 2, axis=(1, 2))) for k in STATE}
-    data: dict[str, Any] = {f"err_{k}": (("n", "replicate", "time"), err[k]) for k in STATE}
+    # sizes with fewer replicates than the largest count are padded with NaN, and say so
+    pad = {"padding": "NaN for replicates beyond the count of a size (see `replicates`)"}
+    data: dict[str, Any] = {f"err_{k}": (("n", "replicate", "time"), err[k], pad)
+                            for k in STATE}
     data.update({f"rms_{k}": ("n", rms[k]) for k in STATE})
-    data["drift"] = (("n", "replicate", "time"), drift)
+    data["drift"] = (("n", "replicate", "time"), drift, pad)
     data["limit_drift"] = ("time", limit_drift)
     data["replicates"] = ("n", np.array([counts[n] for n in sizes]))
     for k in STATE:

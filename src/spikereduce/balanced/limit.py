@@ -166,6 +166,12 @@ def _diagnostics(model: LimitModel, Y: np.ndarray, K: float) -> dict[str, np.nda
                 D=q["D"], G=q["G"], s=q["s"])
 
 
+def _last(t) -> float:
+    """The last time a failed solver reached (``solve_ivp`` may hand back a list)."""
+    t = np.asarray(t, dtype=np.float64)
+    return float(t[-1]) if t.size else 0.0
+
+
 def solve_limit(params: BalancedParams, y0: Any, t_max: float, *,
                 t_eval: Sequence[float] | np.ndarray | None = None, project: bool = True,
                 method: str = "multiplier", on_loss_of_balance: str = "raise",
@@ -220,13 +226,14 @@ def solve_limit(params: BalancedParams, y0: Any, t_max: float, *,
             raise ParameterError(
                 "y0", [mE, mI, vE, vI],
                 f"balanced (|w_E F_E - w_I F_I + nu| <= {BALANCE_TOL:g}; here {G0:.3g}); "
-                "pass project=True to project it (spec §2.7)")
+                "pass project=True to project it onto the balanced manifold")
         y = np.array([mE + shift, mI + shift, vE, vI])
-    D0 = float(model.parts(y)["D"])
+    with np.errstate(divide="ignore", invalid="ignore"):  # c = -bracket / D at D = 0
+        D0 = float(model.parts(y)["D"])
     if not D0 < 0:
         if on_loss_of_balance == "raise":
             raise NumericalError(f"loss of balance: D = {D0:.4g} >= 0 at the start, the balanced "
-                                 "manifold repels (spec T10)", time=0.0)
+                                 "manifold repels and the limit does not exist", time=0.0)
         return _stopped_at_start(params, y, D0, shift, K, method, model, timer)
 
     lost_time = None
@@ -243,7 +250,7 @@ def solve_limit(params: BalancedParams, y0: Any, t_max: float, *,
                             t_eval=t_eval, rtol=rtol, atol=atol, events=loss)
             if sol.status == -1:
                 raise NumericalError(f"limit ODE failed: {sol.message}",
-                                     time=float(sol.t[-1]) if sol.t.size else 0.0)
+                                     time=_last(sol.t))
             t, Y = sol.t, sol.y
             if sol.status == 1:  # keep the state at the event as the last point
                 lost_time = float(sol.t_events[0][0])
@@ -261,7 +268,7 @@ def solve_limit(params: BalancedParams, y0: Any, t_max: float, *,
                             atol=atol, events=loss)
             if sol.status == -1:
                 raise NumericalError(f"limit ODE failed: {sol.message}",
-                                     time=float(sol.t[-1]) if sol.t.size else 0.0)
+                                     time=_last(sol.t))
             t, Z = sol.t, sol.y
             if sol.status == 1:
                 lost_time = float(sol.t_events[0][0])
@@ -274,7 +281,7 @@ def solve_limit(params: BalancedParams, y0: Any, t_max: float, *,
             Y = np.vstack([mEs, mEs - Z[0], Z[1], Z[2]])
     if lost_time is not None and on_loss_of_balance == "raise":
         raise NumericalError("loss of balance: D reached 0, the balanced manifold stopped "
-                             "attracting the common mode (spec H4)", time=lost_time)
+                             "attracting the common mode", time=lost_time)
     if not np.all(np.isfinite(Y)):
         bad = int(np.argmax(~np.all(np.isfinite(Y), axis=0)))
         raise NumericalError("limit ODE produced a non-finite state", time=float(t[bad]))

@@ -86,7 +86,7 @@ def simulate_network(params: BalancedParams, n: int, t_max: float, *, y0: Any,
     balance_lost = not D0 < 0
     if balance_lost:
         msg = (f"loss of balance: D = {D0:.4g} >= 0 at the start; the balanced manifold repels "
-               "and the network has no n-independent limit (spec T10)")
+               "and the network has no n-independent limit")
         if on_loss_of_balance == "raise":
             raise NumericalError(msg, time=0.0)
         if on_loss_of_balance == "warn":

@@ -383,7 +383,7 @@ _B12 = -691.0 / 1307674368000.0
 _B14 = 1.0 / 74724249600.0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")  # a 0 divisor gives inf/NaN, which stops the run
 def fp_steps(p, rate, currents, tau, h, a, b, k_r, z_grid, ez_grid, rate_cap, rates_out,
              bp, bm, cp, dp, snaps, snap_every):
     """Advance the density ``p`` (float64[n], in place) by up to ``currents.size`` steps of tau.
@@ -489,7 +489,7 @@ def fp_steps(p, rate, currents, tau, h, a, b, k_r, z_grid, ez_grid, rate_cap, ra
     return currents.size
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _bernoulli_pair(z, ez):
     """(B(z), B(-z)) with B(z) = z / (e^z - 1) and B(-z) = B(z) + z; ``ez`` = e^z.
 

@@ -29,6 +29,10 @@ class PositivityWarning(UserWarning):
     """dt * a > h^2: the scheme is no longer guaranteed to keep the density non-negative."""
 
 
+#: The most nodes a Fokker–Planck grid may have (about 30 ms of work per time step).
+MAX_GRID_NODES = 10**7
+
+
 def _grid_index(name: str, x: float, v_min: float, h: float) -> int:
     k = (x - v_min) / h
     if abs(k - round(k)) > 1e-6 * max(1.0, abs(k)):
@@ -53,6 +57,11 @@ class FokkerPlanckStepper:
         self.h = check_positive("h", h)
         self.dt = check_positive("dt", dt)
         self.v_min = check_real("v_min", v_min, hi=params.v_r, hi_open=True)
+        if (params.v_f - self.v_min) / self.h > MAX_GRID_NODES:
+            raise ParameterError(
+                "h", h, f">= {(params.v_f - self.v_min) / MAX_GRID_NODES:.3g}, for at most "
+                f"{MAX_GRID_NODES:.0e} grid nodes on [v_min, v_f] = [{self.v_min:g}, "
+                f"{params.v_f:g}] (MAX_GRID_NODES)")
         self.n = _grid_index("v_f", params.v_f, self.v_min, self.h)
         self.k_r = _grid_index("v_r", params.v_r, self.v_min, self.h)
         if self.n < 3:
@@ -68,7 +77,7 @@ class FokkerPlanckStepper:
         self.cap = a / self.h**2  # the scheme cannot produce N above a/h^2 (p_{n-1} <= 1/h)
         if self.dt * a > self.h**2:
             msg = (f"dt * a = {self.dt * a:g} > h^2 = {self.h**2:g}: positivity of the density "
-                   "is not guaranteed (spec §2.2)")
+                   "is not guaranteed (the scheme needs dt * a <= h^2)")
             if strict:
                 raise ParameterError("dt", dt, f"<= h^2 / a = {self.h**2 / a:g} (the scheme's "
                                      "positivity bound; strict=False runs anyway)")
@@ -161,8 +170,11 @@ def solve_fokker_planck(params: NLIFParams, p0: Any, t_max: float, *, h: float =
         stepper = FokkerPlanckStepper(params, h=h, dt=dt, v_min=v_min, strict=strict)
         if blowup_rate is None:
             blowup_rate = 0.1 * stepper.cap
-        blowup_rate = check_real("blowup_rate", blowup_rate, lo=0, lo_open=True,
-                                 hi=stepper.cap, hi_open=True)
+        blowup_rate = check_real("blowup_rate", blowup_rate, lo=0, lo_open=True)
+        if blowup_rate >= stepper.cap:
+            raise ParameterError("blowup_rate", blowup_rate,
+                                 f"< {stepper.cap:g}, the largest rate the grid resolves "
+                                 f"(a/h^2 with a = {params.a:g}, h = {h:g})")
         p, rate = stepper.initial(p0)
         n_steps = check_steps(t_max, stepper.dt, bytes_per_step=16)
         every = max(1, round(save_every / stepper.dt))

@@ -120,8 +120,13 @@ def reconstruct_density(voltages: np.ndarray, v: np.ndarray, *, v_f: float,
     if vv.ndim != 1 or vv.size == 0:
         raise ParameterError("voltages", f"shape {vv.shape}", "a non-empty 1-D array")
     if bw is not None:
-        bw = check_positive("bw", bw)
+        bw = check_bandwidth(bw, float(v_f - np.min(v)))
     return KernelEstimator(v, v_f=v_f).density(vv, bw)
+
+
+def check_bandwidth(bw: float, span: float) -> float:
+    """A kernel width > 0 and no wider than the grid it smooths onto."""
+    return check_real("bw", bw, lo=0.0, lo_open=True, hi=span)
 
 
 class KernelEstimator:

@@ -36,7 +36,9 @@ class GaussianDensity:
 
     def __call__(self, v: Any) -> np.ndarray:
         v = np.asarray(v, dtype=float)
-        return np.exp(-0.5 * (v - self.v0) ** 2 / self.var) / math.sqrt(2 * math.pi * self.var)
+        with np.errstate(over="ignore"):  # far tails are 0, however far
+            return np.exp(-0.5 * (v - self.v0) ** 2 / self.var) / math.sqrt(
+                2 * math.pi * self.var)
 
     def mass_below(self, v_f: float) -> float:
         from scipy.special import ndtr

@@ -15,11 +15,12 @@ import xarray as xr
 
 from ..errors import ParameterError
 from ..io import PhaseTimer, make_dataset
-from ..params import check_int, check_positive, check_real, check_seed, check_steps
+from ..params import MAX_STEPS, check_int, check_positive, check_real, check_seed, check_steps
 from ..progress import progress_bar
 from ..rng import streams
 from ._kernels import n_blocks
 from .fokker_planck import FokkerPlanckStepper
+from .handover import check_bandwidth
 from .params import NLIFParams, Periodic, Pulse
 from .particles import ParticleSystem, particle_state
 from .switching import (
@@ -67,7 +68,10 @@ def max_micro_step(params: NLIFParams) -> float:
     else:
         i_max = abs(float(c))
         pulse = math.inf
-    noise = 2.0 * params.a / i_max ** 2 if i_max > 0 else math.inf
+    noise = 2.0 * params.a / i_max / i_max if i_max > 0 else math.inf
+    if not noise > 0.0:  # |I| so large that 2a/|I|^2 underflows
+        raise ParameterError("current", i_max, f"an input the particles can resolve "
+                             f"(|I| <= {math.sqrt(2.0 * params.a / 1e-300):.3g})")
     return min(DT_MICRO_DEFAULT, noise, pulse)
 
 
@@ -87,6 +91,7 @@ def _check_settings(params: NLIFParams, n: int, t_max: float, h: float, dt_macro
         # Positivity of the macro scheme (spec §2.2, §5.6): a negative density cannot be sampled.
         raise ParameterError("dt_macro", dt_macro, f"<= h^2/a = {h * h / params.a:g}")
     bound = max_micro_step(params)
+    given_micro = dt_micro is not None
     if dt_micro is None:
         dt_micro = bound
     else:
@@ -104,11 +109,19 @@ def _check_settings(params: NLIFParams, n: int, t_max: float, h: float, dt_macro
     if n_up < HYSTERESIS * n_down:
         raise ParameterError("n_up", n_up, f">= {HYSTERESIS:g} n_down = {HYSTERESIS * n_down:g} "
                              "(hysteresis; closer thresholds make the solver chatter)")
+    if t_max / dt_micro > MAX_STEPS:
+        # a micro phase may last the whole run
+        raise ParameterError("dt_micro" if given_micro else "current",
+                             dt_micro if given_micro else params.current,
+                             f"a micro step of at least t_max / {MAX_STEPS:.0e} = "
+                             f"{t_max / MAX_STEPS:g} (the input's micro step is {dt_micro:g})")
     window = check_real("window", window, lo=dt_micro)
+    # the burst window keeps one spike count per micro step
+    check_steps(window, dt_micro, bytes_per_step=36, field="window")
     f_sync = check_real("f_sync", f_sync, lo=0.0, hi=1.0, lo_open=True)
     t_back = check_real("t_back", t_back, lo=0.0)
     if bw is not None:
-        bw = check_positive("bw", bw)
+        bw = check_bandwidth(bw, params.v_f - v_min)
     density_every = check_positive("density_every", density_every)
     if not isinstance(bridge, bool):
         raise ParameterError("bridge", bridge, "true or false")
