@@ -4,7 +4,7 @@ Spec avalanche.md (Schünemann, Ernst & Kesseböhmer): event simulation (§1.2),
 size and duration distributions (§2.4-2.6), closed forms (§2.7) and exact samplers (§2.8).
 """
 
-from . import analysis, closed_form, theory, weights
+from . import analysis, closed_form, modular, theory, weights
 from .analysis import assemblies, assembly_masks, weights_of
 from .samplers import sample_avalanches
 from .simulate import ResonanceWarning, resonances, simulate
@@ -18,6 +18,6 @@ from .theory import (
 
 __all__ = [
     "ResonanceWarning", "analysis", "assemblies", "assembly_masks", "assembly_probability",
-    "assembly_table", "closed_form", "duration_distribution", "mean_size", "resonances",
+    "assembly_table", "closed_form", "duration_distribution", "mean_size", "modular", "resonances",
     "sample_avalanches", "simulate", "size_distribution", "theory", "weights", "weights_of",
 ]

@@ -69,6 +69,25 @@ def two_population(n_s: int, a: float, b: float, *,
     return _out(W, sparse)
 
 
+def modular(sizes: Any, W_pop: Any, self_coupling: bool = True, *,
+            sparse: bool = False) -> np.ndarray | sp.csr_array:
+    """The full N x N matrix of K homogeneous populations: W[i, j] = W_pop[pop(i), pop(j)],
+    units numbered population by population (population k holds units
+    sum_{l<k} N_l .. sum_{l<=k} N_l - 1). ``self_coupling=False`` zeroes the diagonal (the
+    exact modular theory assumes self-coupling)."""
+    from .modular import check_network
+
+    if not isinstance(self_coupling, bool):
+        raise ParameterError("self_coupling", self_coupling, "true or false")
+    Nk, Wp, _ = check_network(sizes, W_pop)
+    N = _dense_fits(int(Nk.sum()))
+    pop = np.repeat(np.arange(Nk.size), Nk)
+    W = Wp[np.ix_(pop, pop)]
+    if not self_coupling:
+        np.fill_diagonal(W, 0.0)
+    return _out(W, sparse) if N else W
+
+
 def _cycle(N: int, alpha: float, *, cut: bool, sparse: bool) -> np.ndarray | sp.csr_array:
     if not sparse:
         _dense_fits(N)
