@@ -35,6 +35,7 @@ CONFIGS = Path(__file__).resolve().parents[1] / "examples" / "configs"
 # Overrides that make each example config cheap; a fuzzed setting of the same key replaces its.
 CHEAP = {
     "avalanche_homogeneous": {"run.n_avalanches": "2000"},
+    "avalanche_modular": {"run.n_avalanches": "2000"},
     "avalanche_ring": {"run.n_avalanches": "2000"},
     "avalanche_torus": {"run.n_avalanches": "2000"},
     "balanced_convergence": {"run.ns": "[100, 200]", "run.replicates": "[2, 2]",

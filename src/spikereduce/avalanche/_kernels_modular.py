@@ -149,32 +149,47 @@ def _lu_solve_entry(A, a, perm, W, col, row, x):
 
 
 @njit(cache=True, inline="always")
-def _accumulate(M, S, i, j, lv):
-    """Add exp(lv) to the running sum exp(M[i, j]) S[i, j] (online log-sum-exp)."""
+def _accumulate(M, S, C, i, j, lv, n):
+    """Add exp(lv) to the running sum exp(M[i, j]) S[i, j] (online log-sum-exp), and
+    exp(lv) n to the composition sums exp(M[i, j]) C[i, j, :] on the same scale."""
     m = M[i, j]
+    K = n.shape[0]
     if lv > m:
-        S[i, j] = S[i, j] * math.exp(m - lv) + 1.0
+        scale = math.exp(m - lv)
+        S[i, j] = S[i, j] * scale + 1.0
+        for q in range(K):
+            C[i, j, q] = C[i, j, q] * scale + n[q]
         M[i, j] = lv
     else:
-        S[i, j] += math.exp(lv - m)
+        w = math.exp(lv - m)
+        S[i, j] += w
+        for q in range(K):
+            C[i, j, q] += w * n[q]
 
 
 @njit(cache=True, inline="always")
-def _add_pair(M, S, i, j, m2, s2):
-    """Merge the log-sum-exp pair (m2, s2) into (M[i, j], S[i, j])."""
+def _add_pair(M, S, C, i, j, m2, s2, c2):
+    """Merge the accumulator (m2, s2, c2) into (M[i, j], S[i, j], C[i, j])."""
     if s2 == 0.0:
         return
     m = M[i, j]
+    K = c2.shape[0]
     if m2 > m:
-        S[i, j] = S[i, j] * math.exp(m - m2) + s2
+        scale = math.exp(m - m2)
+        S[i, j] = S[i, j] * scale + s2
+        for q in range(K):
+            C[i, j, q] = C[i, j, q] * scale + c2[q]
         M[i, j] = m2
     else:
-        S[i, j] += s2 * math.exp(m2 - m)
+        w = math.exp(m2 - m)
+        S[i, j] += s2 * w
+        for q in range(K):
+            C[i, j, q] += c2[q] * w
 
 
 @njit(cache=True)
-def _block(lo, hi, sizes, W, log_p_unit, log_binom, log_int, strides, starts_ok, M, S, CM, CS,
-           CC, J, want_joint):
+def _block(lo, hi, sizes, W, log_p_unit, log_binom, log_int, strides, starts_ok, M, S, C, J,
+           want_joint):
     """Accumulate the compositions with n_1 in [lo, hi) (see :func:`modular_kernel`)."""
     K = sizes.shape[0]
     n = np.zeros(K, dtype=np.int64)
@@ -273,19 +288,7 @@ def _block(lo, hi, sizes, W, log_p_unit, log_binom, log_int, strides, starts_ok,
                 if si <= 0.0:
                     continue
             lv = base + log_p_unit[s] + log_int[n[s]] + li
-            _accumulate(M, S, s, m, lv)
-            c = CM[s]
-            if lv > c:
-                scale = math.exp(c - lv)
-                CS[s] = CS[s] * scale + 1.0
-                for q in range(K):
-                    CC[s, q] = CC[s, q] * scale + n[q]
-                CM[s] = lv
-            else:
-                w = math.exp(lv - c)
-                CS[s] += w
-                for q in range(K):
-                    CC[s, q] += w * n[q]
+            _accumulate(M, S, C, s, m, lv, n)
             if want_joint:
                 J[s, flat] = lv
 
@@ -303,11 +306,10 @@ def modular_kernel(sizes, W, log_p_unit, log_binom, log_int, starts_ok, want_joi
     ``log_p_unit[s]`` the log drive probability of one unit of population s (-inf: not driven),
     ``log_binom[k, n]`` = log C(N_k, n), ``log_int[n]`` = log n, ``starts_ok[mask]`` the
     populations (bitmask) from which every population of ``mask`` can be reached. Returns
-    (M, S, CM, CS, CC, J): per start population s and size m, log-sum-exp pairs M[s, m], S[s, m] of
-    vol(s, n) = Prod_k C(N_k, n_k) p_s n_s V(n - e_s; W n) V(N - n; 1 - W n); per s the
-    log-sum-exp pair of vol and the matching sums of vol n_k (CM[s], CS[s], CC[s, k]) for the
-    mean composition; and with ``want_joint`` the log volumes J[s, flat(n)] (row-major over n,
-    -inf where zero).
+    (M, S, C, J): per start population s and size m, log-sum-exp pairs M[s, m], S[s, m] of
+    vol(s, n) = Prod_k C(N_k, n_k) p_s n_s V(n - e_s; W n) V(N - n; 1 - W n), with the sums of
+    vol n_k on the same scale in C[s, m, k] (the composition); and with ``want_joint`` the log
+    volumes J[s, flat(n)] (row-major over n, -inf where zero).
     """
     K = sizes.shape[0]
     total = 0
@@ -321,36 +323,18 @@ def modular_kernel(sizes, W, log_p_unit, log_binom, log_int, starts_ok, want_joi
     nb = min(N_BLOCKS, sizes[0] + 1)
     Mb = np.full((nb, K, total + 1), -np.inf)
     Sb = np.zeros((nb, K, total + 1))
-    CMb = np.full((nb, K), -np.inf)
-    CSb = np.zeros((nb, K))
-    CCb = np.zeros((nb, K, K))
+    Cb = np.zeros((nb, K, total + 1, K))
     J = np.full((K, n_terms if want_joint else 1), -np.inf)
     for b in prange(nb):
         lo = (sizes[0] + 1) * b // nb
         hi = (sizes[0] + 1) * (b + 1) // nb
         _block(lo, hi, sizes, W, log_p_unit, log_binom, log_int, strides, starts_ok, Mb[b],
-               Sb[b], CMb[b], CSb[b], CCb[b], J, want_joint)
+               Sb[b], Cb[b], J, want_joint)
     M = np.full((K, total + 1), -np.inf)
     S = np.zeros((K, total + 1))
-    CM = np.full(K, -np.inf)
-    CS = np.zeros(K)
-    CC = np.zeros((K, K))
+    C = np.zeros((K, total + 1, K))
     for b in range(nb):
         for s in range(K):
             for m in range(total + 1):
-                _add_pair(M, S, s, m, Mb[b, s, m], Sb[b, s, m])
-            if CSb[b, s] == 0.0:
-                continue
-            c, c2 = CM[s], CMb[b, s]
-            if c2 > c:
-                scale = math.exp(c - c2)
-                CS[s] = CS[s] * scale + CSb[b, s]
-                for q in range(K):
-                    CC[s, q] = CC[s, q] * scale + CCb[b, s, q]
-                CM[s] = c2
-            else:
-                w = math.exp(c2 - c)
-                CS[s] += CSb[b, s] * w
-                for q in range(K):
-                    CC[s, q] += CCb[b, s, q] * w
-    return M, S, CM, CS, CC, J
+                _add_pair(M, S, C, s, m, Mb[b, s, m], Sb[b, s, m], Cb[b, s, m])
+    return M, S, C, J

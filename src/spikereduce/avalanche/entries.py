@@ -19,7 +19,7 @@ from ..config import RunConfig
 from ..io import make_dataset, save
 from ..plot import save_png
 from ..registry import Option, SummaryRow, register_compare, register_demo, register_run
-from . import closed_form, theory
+from . import closed_form, modular, theory
 from .analysis import log_binned, size_histogram, total_variation
 from .figures import run_figure, size_distribution_figure
 from .models import MODELS, Model, RingParams, TorusParams
@@ -39,11 +39,15 @@ def _simulate_cfg(cfg: RunConfig, model: Model, opts: dict[str, Any]):
     params = model.params(**cfg.params)
     rest = dict(opts)
     W = model.build(params)
-    ds = simulate(W, rest.pop("n_avalanches"), seed=cfg.seed, **rest)
+    p = model.drive(params) if model.drive is not None else None
+    ds = simulate(W, rest.pop("n_avalanches"), seed=cfg.seed, p=p, **rest)
     return params, W, ds
 
 
 def _theory_mean(model_name: str, params, W) -> float:
+    model = MODELS.get(model_name)
+    if model is not None and model.mean is not None:
+        return model.mean(params)
     if model_name == "torus":
         return closed_form.torus_mean_size(params.l, params.k, params.alpha)
     return theory.mean_size(W)
@@ -60,12 +64,28 @@ def _result_dataset(model_name: str, model: Model, params, W, ds: xr.Dataset) ->
     if model.theory is not None:
         extra["P_theory"] = ("s", model.theory(params), {"long_name": model.theory_name})
     mean_theory = _theory_mean(model_name, params, W)
+    if model_name == "modular":
+        extra.update(_by_start(params, ds, s))
     ds = ds.assign(extra).assign_coords(s=("s", s, {"units": "spikes"}))
     ds.attrs["wall_time_theory"] = time.perf_counter() - t0
     ds.attrs["mean_size_theory"] = mean_theory
     ds.attrs["mean_size_sim"] = float(sizes.mean())
     ds.attrs["theory"] = model.theory_name
     return ds
+
+
+def _by_start(params, ds: xr.Dataset, s: np.ndarray) -> dict[str, Any]:
+    """P(start population, size) from the modular theory and from the simulation."""
+    edges = np.cumsum(params.sizes)
+    pop = np.searchsorted(edges, ds["start_units"].values, side="right")
+    sizes = ds["sizes"].values
+    sim = np.zeros((len(params.sizes), s.size))
+    for k in range(len(params.sizes)):
+        sim[k] = np.bincount(sizes[pop == k], minlength=s.size + 1)[1:] / sizes.size
+    exact = modular.size_distribution_by_start(params.sizes, params.W_pop, params.p_pop)
+    dims = ("population", "s")
+    return {"P_theory_by_start": (dims, exact, {"long_name": "exact P(start population, s)"}),
+            "P_sim_by_start": (dims, sim, {"long_name": "simulated P(start population, s)"})}
 
 
 def _make_run(model_name: str, model: Model):

@@ -28,6 +28,8 @@ def size_distribution_figure(simulated: Mapping[str, tuple[Any, Any]],
 
 def run_figure(ds: xr.Dataset) -> Figure:
     """Figure of a ``spikereduce run`` result: P(s) and P(D) from the simulation and theory."""
+    if "P_theory_by_start" in ds:
+        return start_population_figure(ds)
     fig, (ax1, ax2) = new_figure(1, 2, figsize=(9.5, 3.8))
     s = ds["s"].values
     theory = {}
@@ -40,4 +42,26 @@ def run_figure(ds: xr.Dataset) -> Figure:
     ax2.set_xlabel("duration D (generations)")
     ax2.set_ylabel("P(D)")
     ax2.set_title("durations")
+    return fig
+
+
+def start_population_figure(ds: xr.Dataset) -> Figure:
+    """P(s) of the avalanches started in each population of a modular network: simulation
+    (markers) against the exact modular theory (lines), and the total."""
+    fig, (ax1, ax2) = new_figure(1, 2, figsize=(10, 3.8))
+    s = ds["s"].values
+    exact = ds["P_theory_by_start"].values
+    sim = ds["P_sim_by_start"].values
+    for k in range(exact.shape[0]):
+        line, = ax1.loglog(s, exact[k], "-", lw=1.2, label=f"exact, start in population {k}")
+        keep = sim[k] > 0
+        ax1.loglog(s[keep], sim[k][keep], "o", ms=3, color=line.get_color(),
+                   label=f"simulation, start in population {k}")
+    ax1.set_xlabel("avalanche size s (spikes)")
+    ax1.set_ylabel("P(start population, s)")
+    ax1.set_title("by start population")
+    ax1.legend(fontsize=7)
+    size_distribution_figure({"simulation": (s, ds["P_sim"].values)},
+                             {"exact modular theory": (s, ds["P_theory"].values)}, ax=ax2,
+                             title=f"all avalanches ({ds['sizes'].size})")
     return fig

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 
 from ..params import Params
-from . import closed_form, weights
+from . import closed_form, modular, weights
 from .theory import size_distribution
 
 # a_c of the two-population experiments: (1 - 1/sqrt(200)) / 200 (spec §1.4)
@@ -62,6 +62,41 @@ class WattsStrogatzParams(Params):
     graph_seed: int = Field(0, ge=0)
 
 
+class ModularParams(Params):
+    """K homogeneous populations (self-coupled blocks): sizes N_k, per-unit weights
+    W_pop[k][l] onto a unit of population k from a spike in population l, and the drive
+    probability of each population (default N_k / N: uniform per unit). The default is a
+    three-population routing circuit: two populations of 100 units and a 10-unit relay that
+    drives the second."""
+
+    sizes: list[int] = Field(default_factory=lambda: [100, 100, 10])
+    W_pop: list[list[float]] = Field(default_factory=lambda: [
+        [0.0081, 0.0, 0.0], [0.0, 0.0081, 0.0095], [0.0, 0.0, 0.0684]])
+    p_pop: list[float] | None = None
+
+    @field_validator("sizes", "W_pop", "p_pop", mode="before")
+    @classmethod
+    def _lists(cls, value: Any) -> Any:
+        # tuples and arrays from Python are lists here, as they are in a config
+        if isinstance(value, (tuple, np.ndarray)):
+            value = np.asarray(value).tolist() if isinstance(value, np.ndarray) else list(value)
+        if isinstance(value, list):
+            value = [list(v) if isinstance(v, (tuple, np.ndarray)) else v for v in value]
+            value = [v.item() if isinstance(v, np.generic) else v for v in value]
+        return value
+
+    @model_validator(mode="after")
+    def _network(self) -> ModularParams:
+        modular.check_network(self.sizes, self.W_pop, self.p_pop)
+        return self
+
+    def unit_drive(self) -> np.ndarray | None:
+        """The drive probability of every unit (None: uniform per unit)."""
+        if self.p_pop is None:
+            return None
+        return np.repeat(np.array(self.p_pop) / np.array(self.sizes), self.sizes)
+
+
 @dataclass(frozen=True)
 class Model:
     """How to build a named network and what exact theory exists for it."""
@@ -72,6 +107,10 @@ class Model:
     theory: Callable[[Any], np.ndarray] | None
     theory_name: str
     description: str
+    # the drive distribution over units (None: uniform) and the exact mean size, where the
+    # network has them in closed form
+    drive: Callable[[Any], Any] | None = None
+    mean: Callable[[Any], float] | None = None
 
 
 def _ws(pr: WattsStrogatzParams) -> np.ndarray:
@@ -101,4 +140,10 @@ MODELS: dict[str, Model] = {
     "watts_strogatz": Model(WattsStrogatzParams, _ws,
                             lambda q: size_distribution(_ws(q)),
                             "determinant formula (spec 2.5)", "seeded Watts-Strogatz graph"),
+    "modular": Model(
+        ModularParams, lambda q: weights.modular(q.sizes, q.W_pop),
+        lambda q: modular.size_distribution(q.sizes, q.W_pop, q.p_pop),
+        "exact modular theory", "K homogeneous populations",
+        drive=lambda q: q.unit_drive(),
+        mean=lambda q: modular.mean_size(q.sizes, q.W_pop, q.p_pop)),
 }

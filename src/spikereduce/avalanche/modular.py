@@ -176,7 +176,7 @@ def size_distribution(sizes: Any, W_pop: Any, p_pop: Any = None, *,
         raise ParameterError("joint", joint, "true or false")
     if joint:
         return joint_distribution(Nk, W, p)
-    M, S, *_ = _enumerate(Nk, W, p, joint=False)
+    M, S, _, _ = _enumerate(Nk, W, p, joint=False)
     logP = _log_total(M, S)[:, 1:]
     log_z = _normaliser(logP)
     return _check_sum(np.exp(logP - log_z).sum(axis=0), "size distribution")
@@ -189,7 +189,7 @@ def size_distribution_by_start(sizes: Any, W_pop: Any, p_pop: Any = None) -> np.
     distribution of the avalanches started in that population.
     """
     Nk, W, p = check_network(sizes, W_pop, p_pop)
-    M, S, *_ = _enumerate(Nk, W, p, joint=False)
+    M, S, _, _ = _enumerate(Nk, W, p, joint=False)
     logP = _log_total(M, S)[:, 1:]
     log_z = _normaliser(logP)
     P = np.exp(logP - log_z)
@@ -204,7 +204,7 @@ def joint_distribution(sizes: Any, W_pop: Any, p_pop: Any = None, *,
     With ``by_start=True`` the leading axis is the start population: P(s, n_1, ..., n_K).
     """
     Nk, W, p = check_network(sizes, W_pop, p_pop)
-    *_, J = _enumerate(Nk, W, p, joint=True)
+    _, _, _, J = _enumerate(Nk, W, p, joint=True)
     log_z = _normaliser(J)
     T = np.exp(J - log_z).reshape((Nk.size, *(int(n) + 1 for n in Nk)))
     _check_sum(T, "joint distribution")
@@ -215,10 +215,15 @@ def composition(sizes: Any, W_pop: Any, p_pop: Any = None) -> np.ndarray:
     """Mean composition of the avalanches started in each population: C[s, k] = E[n_k | start
     in population s] (K x K)."""
     Nk, W, p = check_network(sizes, W_pop, p_pop)
-    _, _, CM, CS, CC, _ = _enumerate(Nk, W, p, joint=False)
+    M, S, Cs, _ = _enumerate(Nk, W, p, joint=False)
+    # sum over sizes on one scale per start population
+    top = M.max(axis=1, keepdims=True)
+    top[~np.isfinite(top)] = 0.0
+    w = np.exp(M - top)
+    total = (w * S).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        C = CC / CS[:, None]
-    C[CS == 0] = np.nan  # a population that is never driven starts nothing
+        C = (w[:, :, None] * Cs).sum(axis=1) / total[:, None]
+    C[total == 0] = np.nan  # a population that is never driven starts nothing
     return C
 
 
