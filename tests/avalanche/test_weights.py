@@ -79,8 +79,8 @@ def test_bad_weights_and_drive_are_refused_with_the_offending_values():
         with pytest.raises(ParameterError) as exc:
             size_distribution(W, p=bad_p)
         assert exc.value.field == "p"
-    with pytest.raises(ParameterError, match="N <= 24") as exc:
-        size_distribution(weights.homogeneous(25, 0.5))
+    with pytest.raises(ParameterError, match="N <= 26") as exc:
+        size_distribution(weights.homogeneous(27, 0.5))
     assert exc.value.field == "W"
     with pytest.raises(ParameterError) as exc:
         assembly_probability(W, 0, [1, 2])

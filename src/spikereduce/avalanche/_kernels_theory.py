@@ -10,14 +10,18 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 
 @njit(cache=True)
 def _logdet(A, n):
-    """log|det| and sign of the leading n x n block of A (overwritten), LU with partial pivoting."""
+    """log|det| and sign of the leading n x n block of A (overwritten), LU with partial pivoting.
+
+    The pivots are multiplied and the product logged once (and whenever it leaves
+    [1e-150, 1e150], so it never under- or overflows): one logarithm per matrix, not per row.
+    """
     logabs = 0.0
-    sign = 1.0
+    prod = 1.0
     for c in range(n):
         piv = c
         best = abs(A[c, c])
@@ -33,34 +37,34 @@ def _logdet(A, n):
                 tmp = A[c, q]
                 A[c, q] = A[piv, q]
                 A[piv, q] = tmp
-            sign = -sign
+            prod = -prod
         d = A[c, c]
-        if d < 0.0:
-            sign = -sign
-        logabs += math.log(abs(d))
+        prod *= d
+        if not 1e-150 <= abs(prod) <= 1e150:
+            logabs += math.log(abs(prod))
+            prod = 1.0 if prod > 0.0 else -1.0
         for r in range(c + 1, n):
             f = A[r, c] / d
             if f != 0.0:
                 for q in range(c + 1, n):
                     A[r, q] -= f * A[c, q]
-    return logabs, sign
+    if n == 0:
+        return 0.0, 1.0
+    return logabs + math.log(abs(prod)), 1.0 if prod > 0.0 else -1.0
 
 
 @njit(cache=True)
 def _reach(start, mask, outmask):
-    """Bitmask of the units of ``mask`` reachable from unit ``start`` inside ``mask``."""
+    """Bitmask of the units of ``mask`` reachable from unit ``start`` inside ``mask``
+    (breadth-first, one pass over the units per level)."""
+    N = outmask.shape[0]
     seen = np.int64(1) << start
     frontier = seen
     while frontier != 0:
         nxt = np.int64(0)
-        f = frontier
-        while f != 0:
-            k = 0
-            low = f & (-f)
-            while (np.int64(1) << k) != low:
-                k += 1
-            nxt |= outmask[k]
-            f ^= low
+        for k in range(N):
+            if (frontier >> k) & 1:
+                nxt |= outmask[k]
         nxt &= mask
         frontier = nxt & ~seen
         seen |= nxt
@@ -129,18 +133,11 @@ def _logdet_complement(W, cmp, m, inJ, B):
 
 
 @njit(cache=True)
-def size_kernel(W, p, log_z, symmetric):
-    """P(s) for s = 1..N: sum over assemblies J of sum_{i in J} p_i det(L_J^(i)) det(M_J) / Z.
-
-    The root sum is one determinant: L_J has zero row sums, so adj(L_J) = 1 c^T with c_i the root
-    cofactors, and det(L_J + p_J e_1^T) = sum_i p_i c_i (matrix determinant lemma). For symmetric
-    W all cofactors are equal and one (n-1)-determinant times sum p_J suffices.
-    """
+def _size_block(W, p, log_z, symmetric, lo, hi, outmask, P):
+    """Add the assemblies with bitmask in [lo, hi) to P (see :func:`size_kernel`)."""
     N = W.shape[0]
-    outmask = out_masks(W)
     idx, cmp, inJ, A, B = _buffers(N)
-    P = np.zeros(N + 1)
-    for mm in range(1, np.int64(1) << N):
+    for mm in range(lo, hi):
         mask = np.int64(mm)
         if not _has_root(mask, outmask, N):
             continue
@@ -173,6 +170,35 @@ def size_kernel(W, p, log_z, symmetric):
         if sm <= 0.0:
             continue
         P[n] += math.exp(lt + lm - log_z)
+
+
+#: The assemblies are split into this many blocks of bitmasks, whatever the number of threads,
+#: and the blocks' sums are added in order: P does not depend on the thread count.
+SIZE_BLOCKS = 64
+
+
+@njit(cache=True, parallel=True)
+def size_kernel(W, p, log_z, symmetric):
+    """P(s) for s = 1..N: sum over assemblies J of sum_{i in J} p_i det(L_J^(i)) det(M_J) / Z.
+
+    The root sum is one determinant: L_J has zero row sums, so adj(L_J) = 1 c^T with c_i the root
+    cofactors, and det(L_J + p_J e_1^T) = sum_i p_i c_i (matrix determinant lemma). For symmetric
+    W all cofactors are equal and one (n-1)-determinant times sum p_J suffices. Blocks of
+    bitmasks run in parallel.
+    """
+    N = W.shape[0]
+    outmask = out_masks(W)
+    total = np.int64(1) << N
+    nb = min(SIZE_BLOCKS, total - 1)
+    parts = np.zeros((nb, N + 1))
+    for b in prange(nb):
+        lo = 1 + (total - 1) * b // nb
+        hi = 1 + (total - 1) * (b + 1) // nb
+        _size_block(W, p, log_z, symmetric, lo, hi, outmask, parts[b])
+    P = np.zeros(N + 1)
+    for b in range(nb):
+        for k in range(N + 1):
+            P[k] += parts[b, k]
     return P[1:]
 
 

@@ -8,7 +8,7 @@ multi-scale solver builds on.
 from typing import Any
 
 from .fokker_planck import FokkerPlanckStepper, PositivityWarning, solve_fokker_planck
-from .initial import GaussianDensity, gaussian_density
+from .initial import GaussianDensity, PointMass, gaussian_density, point_mass
 from .params import NLIFParams, Periodic, Pulse, current_at, step_currents
 from .particles import ParticleSystem, simulate_particles
 from .steady import (
@@ -23,11 +23,11 @@ from .steady import (
 
 __all__ = [
     "NLIFParams", "Pulse", "Periodic", "current_at", "step_currents",
-    "GaussianDensity", "gaussian_density",
+    "GaussianDensity", "gaussian_density", "PointMass", "point_mass",
     "simulate_particles", "ParticleSystem",
     "solve_fokker_planck", "FokkerPlanckStepper", "PositivityWarning",
     "steady_states", "critical_coupling", "blowup_certificate", "BlowupCertificate", "psi",
-    "stationary_density", "synchronous_jump", "simulate_multiscale",
+    "stationary_density", "synchronous_jump", "simulate_multiscale", "solve_time_dilated",
 ]
 
 
@@ -38,4 +38,8 @@ def __getattr__(name: str) -> Any:
         from .multiscale import simulate_multiscale
 
         return simulate_multiscale
+    if name == "solve_time_dilated":
+        from .time_dilated import solve_time_dilated
+
+        return solve_time_dilated
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -383,6 +383,80 @@ _B12 = -691.0 / 1307674368000.0
 _B14 = 1.0 / 74724249600.0
 
 
+@njit(cache=True, inline="always", error_model="numpy")
+def fp_step(p, rate, current, tau, h, a, b, k_r, z_grid, ez_grid, bp, bm, cp, dp):
+    """One step of :func:`fp_steps` (input ``current`` over the step); returns N^{m+1}."""
+    n = p.size
+    lam = tau * a / (h * h)
+    mid = n // 2
+    shift = tau * rate / h
+    dz = h * (b * rate + current) / a
+    edz = math.exp(dz)
+    # z is monotone in v, so its extremes are at the two ends of the grid. When |z| <= 1/2
+    # everywhere (the usual case) a branch-free polynomial loop that LLVM vectorizes.
+    if abs(z_grid[0] + dz) <= 0.5 and abs(z_grid[n - 2] + dz) <= 0.5:
+        for j in range(n - 1):
+            z = z_grid[j] + dz
+            w = z * z
+            even = 1.0 + w * (_B2 + w * (_B4 + w * (_B6 + w * (_B8 + w * (_B10 + w * (
+                _B12 + w * _B14))))))
+            bp[j] = even - 0.5 * z
+            bm[j] = even + 0.5 * z
+    else:
+        for j in range(n - 1):
+            bp[j], bm[j] = _bernoulli_pair(z_grid[j] + dz, ez_grid[j] * edz)
+    # Row i: -lam bm[i-1] p_{i-1} + (1 + lam (bm[i] + bp[i-1])) p_i - lam bp[i] p_{i+1} = q_i
+    # (terms of the interfaces beyond v_min and v_f absent: zero flux there); q = p after
+    # the explicit flux shift.
+    last = n - 1
+    p[last] -= shift
+    p[k_r] += shift
+    # The recurrences carry their last values in registers (c1, d1, c2, d2, x1, x2): read
+    # back from cp/dp/p they would wait for the store of the previous row on every row.
+    diag = 1.0 + lam * bm[0]
+    c1 = -lam * bp[0] / diag
+    d1 = p[0] / diag
+    cp[0] = c1
+    dp[0] = d1
+    diag = 1.0 + lam * bp[last - 1]
+    c2 = -lam * bm[last - 1] / diag  # bottom sweep: multiplier of p_{i-1}
+    d2 = p[last] / diag
+    cp[last] = c2
+    dp[last] = d2
+    # Top sweep: rows 1..mid; bottom sweep: rows last-1 down to mid+1, in lockstep.
+    for j in range(1, mid + 1):
+        i = j
+        low = -lam * bm[i - 1]
+        inv = 1.0 / (1.0 + lam * (bm[i] + bp[i - 1]) - low * c1)
+        c1 = -lam * bp[i] * inv
+        d1 = (p[i] - low * d1) * inv
+        cp[i] = c1
+        dp[i] = d1
+        k = last - j
+        if k > mid:
+            up = -lam * bp[k]
+            inv = 1.0 / (1.0 + lam * (bm[k] + bp[k - 1]) - up * c2)
+            c2 = -lam * bm[k - 1] * inv
+            d2 = (p[k] - up * d2) * inv
+            cp[k] = c2
+            dp[k] = d2
+    # p_mid = dp[mid] - cp[mid] p_{mid+1} and p_{mid+1} = dp[mid+1] - cp[mid+1] p_mid.
+    x1 = (dp[mid] - cp[mid] * dp[mid + 1]) / (1.0 - cp[mid] * cp[mid + 1])
+    x2 = dp[mid + 1] - cp[mid + 1] * x1
+    p[mid] = x1
+    p[mid + 1] = x2
+    for j in range(1, max(mid + 1, n - mid - 1)):
+        i = mid - j
+        if i >= 0:
+            x1 = dp[i] - cp[i] * x1
+            p[i] = x1
+        k = mid + 1 + j
+        if k < n:
+            x2 = dp[k] - cp[k] * x2
+            p[k] = x2
+    return a * p[last] / h
+
+
 @njit(cache=True, error_model="numpy")  # a 0 divisor gives inf/NaN, which stops the run
 def fp_steps(p, rate, currents, tau, h, a, b, k_r, z_grid, ez_grid, rate_cap, rates_out,
              bp, bm, cp, dp, snaps, snap_every):
@@ -411,78 +485,10 @@ def fp_steps(p, rate, currents, tau, h, a, b, k_r, z_grid, ez_grid, rate_cap, ra
     scipy.linalg.solve_banded call takes ~50 us (its Python overhead dominates at this size;
     benchmarks/nlif.py measures it in-run).
     """
-    n = p.size
-    lam = tau * a / (h * h)
-    mid = n // 2
     for m in range(currents.size):
         if snap_every > 0 and m % snap_every == 0:
             snaps[m // snap_every, :] = p
-        shift = tau * rate / h
-        dz = h * (b * rate + currents[m]) / a
-        edz = math.exp(dz)
-        # z is monotone in v, so its extremes are at the two ends of the grid. When |z| <= 1/2
-        # everywhere (the usual case) a branch-free polynomial loop that LLVM vectorizes.
-        if abs(z_grid[0] + dz) <= 0.5 and abs(z_grid[n - 2] + dz) <= 0.5:
-            for j in range(n - 1):
-                z = z_grid[j] + dz
-                w = z * z
-                even = 1.0 + w * (_B2 + w * (_B4 + w * (_B6 + w * (_B8 + w * (_B10 + w * (
-                    _B12 + w * _B14))))))
-                bp[j] = even - 0.5 * z
-                bm[j] = even + 0.5 * z
-        else:
-            for j in range(n - 1):
-                bp[j], bm[j] = _bernoulli_pair(z_grid[j] + dz, ez_grid[j] * edz)
-        # Row i: -lam bm[i-1] p_{i-1} + (1 + lam (bm[i] + bp[i-1])) p_i - lam bp[i] p_{i+1} = q_i
-        # (terms of the interfaces beyond v_min and v_f absent: zero flux there); q = p after
-        # the explicit flux shift.
-        last = n - 1
-        p[last] -= shift
-        p[k_r] += shift
-        # The recurrences carry their last values in registers (c1, d1, c2, d2, x1, x2): read
-        # back from cp/dp/p they would wait for the store of the previous row on every row.
-        diag = 1.0 + lam * bm[0]
-        c1 = -lam * bp[0] / diag
-        d1 = p[0] / diag
-        cp[0] = c1
-        dp[0] = d1
-        diag = 1.0 + lam * bp[last - 1]
-        c2 = -lam * bm[last - 1] / diag  # bottom sweep: multiplier of p_{i-1}
-        d2 = p[last] / diag
-        cp[last] = c2
-        dp[last] = d2
-        # Top sweep: rows 1..mid; bottom sweep: rows last-1 down to mid+1, in lockstep.
-        for j in range(1, mid + 1):
-            i = j
-            low = -lam * bm[i - 1]
-            inv = 1.0 / (1.0 + lam * (bm[i] + bp[i - 1]) - low * c1)
-            c1 = -lam * bp[i] * inv
-            d1 = (p[i] - low * d1) * inv
-            cp[i] = c1
-            dp[i] = d1
-            k = last - j
-            if k > mid:
-                up = -lam * bp[k]
-                inv = 1.0 / (1.0 + lam * (bm[k] + bp[k - 1]) - up * c2)
-                c2 = -lam * bm[k - 1] * inv
-                d2 = (p[k] - up * d2) * inv
-                cp[k] = c2
-                dp[k] = d2
-        # p_mid = dp[mid] - cp[mid] p_{mid+1} and p_{mid+1} = dp[mid+1] - cp[mid+1] p_mid.
-        x1 = (dp[mid] - cp[mid] * dp[mid + 1]) / (1.0 - cp[mid] * cp[mid + 1])
-        x2 = dp[mid + 1] - cp[mid + 1] * x1
-        p[mid] = x1
-        p[mid + 1] = x2
-        for j in range(1, max(mid + 1, n - mid - 1)):
-            i = mid - j
-            if i >= 0:
-                x1 = dp[i] - cp[i] * x1
-                p[i] = x1
-            k = mid + 1 + j
-            if k < n:
-                x2 = dp[k] - cp[k] * x2
-                p[k] = x2
-        rate = a * p[last] / h
+        rate = fp_step(p, rate, currents[m], tau, h, a, b, k_r, z_grid, ez_grid, bp, bm, cp, dp)
         rates_out[m] = rate
         if not (rate <= rate_cap):  # also catches NaN
             return m + 1
@@ -509,3 +515,139 @@ def _bernoulli_pair(z, ez):
         return bz, bz + z
     bmz = -z / (1.0 / ez - 1.0)
     return bmz - z, bmz
+
+
+# ---- time-dilated solver: the classical stage on the dilated clock ---------------------------
+
+TD_DONE = 0  # reached t_end
+TD_SWITCH = 1  # the flux criterion holds: a multiple firing event starts
+TD_FULL = 2  # the output buffer is full
+TD_NONFINITE = 3  # the rate became non-finite
+
+
+@njit(cache=True, inline="always")
+def step_current(kind, c, t, dt):
+    """The input averaged over [t, t + dt) (as ``step_currents``): kind 0 constant c[0]; 1 a
+    pulse (amplitude c[0] on [c[1], c[2]), offset c[3]); 2 a sine (amplitude c[0], period c[1],
+    offset c[2])."""
+    if kind == 1:
+        overlap = min(t + dt, c[2]) - max(t, c[1])
+        if overlap < 0.0:
+            overlap = 0.0
+        return c[3] + c[0] * overlap / dt
+    if kind == 2:
+        w = 2.0 * math.pi / c[1]
+        x = 0.5 * w * dt
+        return c[2] + c[0] * math.sin(w * (t + 0.5 * dt)) * (math.sin(x) / x if x > 0 else 1.0)
+    return c[0]
+
+
+@njit(cache=True)
+def grid_mass_above(p, x, v_min, h):
+    """Mass on (x, v_f] of the piecewise-linear density through (v_min + i h, p_i), i < n, and
+    (v_f, 0); zero below v_min."""
+    n = p.size
+    if x < v_min:
+        x = v_min
+    pos = (x - v_min) / h
+    i = int(math.floor(pos))
+    if i >= n:
+        return 0.0
+    frac = pos - i
+    nxt = p[i + 1] if i + 1 < n else 0.0
+    total = 0.5 * (1.0 - frac) * h * (p[i] + frac * (nxt - p[i]) + nxt)
+    for j in range(i + 1, n):
+        total += 0.5 * h * (p[j] + (p[j + 1] if j + 1 < n else 0.0))
+    return total
+
+
+@njit(cache=True, inline="always")
+def _phi(x):
+    return 0.5 * math.erfc(-x / math.sqrt(2.0))
+
+
+@njit(cache=True)
+def packet_mass_above(pk, n_pk, x, v_f, a):
+    """Mass on (x, v_f] of the Gaussian packets (weight, mean, age) pk[:n_pk]."""
+    total = 0.0
+    for k in range(n_pk):
+        w, m, age = pk[k, 0], pk[k, 1], pk[k, 2]
+        s = math.sqrt(a * -math.expm1(-2.0 * age))
+        if s > 0.0:
+            total += w * (_phi((v_f - m) / s) - _phi((x - m) / s))
+        elif x < m <= v_f:
+            total += w
+    return total
+
+
+@njit(cache=True)
+def project_packet(p, w, m, s, v_min, h):
+    """Add a packet of mass w, N(m, s^2), to the grid as cell masses / h (the cell of node i is
+    [v_i - h/2, v_i + h/2); the first reaches down to -inf, the last up to v_f)."""
+    n = p.size
+    v_f = v_min + n * h
+    lo = 0.0
+    for i in range(n):
+        edge = v_f if i == n - 1 else v_min + (i + 0.5) * h
+        hi = _phi((edge - m) / s)
+        p[i] += w * (hi - lo) / h
+        lo = hi
+
+
+@njit(cache=True)
+def td_steps(p, rate, t, t_end, M, tau, dtau, dt_max, h, a, b, v_min, k_r, z_grid, ez_grid,
+             cur_kind, cur_c, window, pk, n_pk, proj_age, out, force_step, bp, bm, cp, dp):
+    """Classical stage of the time-dilated solver: steps of dt = min(dt_max, dtau / (1 + N)),
+    each one step of the scheme of :func:`fp_steps`, until t_end, until the flux criterion
+    mass(v_f - window, v_f] >= window / b holds (b > 0), or until ``out`` is full.
+
+    Gaussian packets pk[:n_pk] (weight, mean, age) follow dm = (-m + b N + I) dt and are projected
+    onto the grid once older than ``proj_age``. Each step writes (t, tau = t + M, N, M) to a row of
+    ``out``. Returns (status, N, t, M, tau, n_pk, rows).
+    """
+    n = p.size
+    v_f = v_min + n * h
+    rows = 0
+    while True:
+        if t >= t_end:
+            return TD_DONE, rate, t, M, tau, n_pk, rows
+        if rows >= out.shape[0]:
+            return TD_FULL, rate, t, M, tau, n_pk, rows
+        if b > 0.0 and not force_step:
+            x = v_f - window
+            nu = grid_mass_above(p, x, v_min, h)
+            if n_pk > 0:
+                nu += packet_mass_above(pk, n_pk, x, v_f, a)
+            if nu >= window / b:
+                return TD_SWITCH, rate, t, M, tau, n_pk, rows
+        force_step = False
+        dt = min(dt_max, dtau / (1.0 + rate))
+        if t + dt > t_end:
+            dt = t_end - t
+        current = step_current(cur_kind, cur_c, t, dt)
+        new_rate = fp_step(p, rate, current, dt, h, a, b, k_r, z_grid, ez_grid, bp, bm, cp, dp)
+        M += rate * dt
+        k = 0
+        while k < n_pk:
+            pk[k, 1] += dt * (-pk[k, 1] + b * rate + current)
+            pk[k, 2] += dt
+            if pk[k, 2] >= proj_age:
+                s = math.sqrt(a * -math.expm1(-2.0 * pk[k, 2]))
+                project_packet(p, pk[k, 0], pk[k, 1], s, v_min, h)
+                n_pk -= 1
+                pk[k, 0] = pk[n_pk, 0]
+                pk[k, 1] = pk[n_pk, 1]
+                pk[k, 2] = pk[n_pk, 2]
+                new_rate = a * p[n - 1] / h
+            else:
+                k += 1
+        t += dt
+        tau = t + M  # the dilated clock, d tau = (1 + N) dt, kept exact
+        rate = new_rate
+        out[rows, 0] = t
+        out[rows, 1] = tau
+        out[rows, 2] = rate
+        out[rows, 3] = M
+        rows += 1
+        if not math.isfinite(rate):
+            return TD_NONFINITE, rate, t, M, tau, n_pk, rows

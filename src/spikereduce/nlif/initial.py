@@ -77,6 +77,43 @@ def gaussian_density(v0: float, var: float) -> GaussianDensity:
     return GaussianDensity(check_real("v0", v0), check_positive("var", var))
 
 
+@dataclass(frozen=True)
+class PointMass:
+    """Every neuron at the voltage ``v`` (a Dirac mass), e.g. all at V_R after a total multiple
+    firing event. The particles start exactly there; a grid solver puts the whole mass into the
+    cell of the node nearest to v (mass 1/h there); the time-dilated solver carries it as an
+    exact Gaussian packet until it is wide enough for its grid."""
+
+    v: float
+
+    def on_grid(self, v: np.ndarray, h: float) -> np.ndarray:
+        k = int(np.argmin(np.abs(v - self.v)))
+        if abs(v[k] - self.v) > 0.5 * h + 1e-12:
+            raise ParameterError("p0", f"point_mass({self.v:g})",
+                                 f"a point on the grid [{v[0]:g}, {v[-1] + h:g})")
+        p = np.zeros(v.size)
+        p[k] = 1.0 / h
+        return p
+
+    def sample(self, n: int, rng: np.random.Generator, v_f: float) -> np.ndarray:
+        self._check(v_f)
+        return np.full(n, self.v)
+
+    def _check(self, v_f: float) -> None:
+        if not self.v < v_f:
+            raise ParameterError("p0", f"point_mass({self.v:g})", f"a voltage below v_f = {v_f:g}")
+
+    def exp_moment(self, mu: Any, v_f: float) -> np.ndarray:
+        """The integral of e^{mu (v - v_f)} p0(v): e^{mu (v - v_f)}."""
+        self._check(v_f)
+        return np.exp(np.asarray(mu, dtype=float) * (self.v - v_f))
+
+
+def point_mass(v: float) -> PointMass:
+    """Initial data with every neuron at voltage ``v`` (valid for every nlif solver)."""
+    return PointMass(check_real("v", v))
+
+
 def _tabulated(p0: Any) -> Any:
     """A (v_nodes, p_values) pair as a callable (linear interpolation, zero outside)."""
     if not (isinstance(p0, tuple) and len(p0) == 2):
@@ -98,6 +135,8 @@ def density_on_grid(p0: Any, v: np.ndarray, h: float) -> np.ndarray:
     """p0 at the nodes ``v`` (v_f excluded), non-negative, normalized so that sum(h p) = 1."""
     _not_text(p0)
     p0 = _tabulated(p0)
+    if isinstance(p0, PointMass):
+        return p0.on_grid(v, h)
     if callable(p0):
         p = np.asarray(p0(v), dtype=float)
         if p.shape != v.shape:
