@@ -50,6 +50,7 @@ CHEAP = {
     "nlif_multiscale": {"run.n": "2000", "run.t_max": "0.05"},
     "nlif_particles": {"run.n": "2000", "run.t_max": "0.05"},
     "nlif_pulse": {"run.n": "2000", "run.t_max": "0.05"},
+    "nlif_time_dilated": {"run.t_max": "0.05"},
 }
 
 # TOML values as a user types them after --set: edges, wrong kinds, containers.

@@ -191,3 +191,25 @@ def test_point_mass_is_initial_data_for_every_solver():
     with pytest.raises(ParameterError) as err:
         nlif.solve_fokker_planck(params, nlif.point_mass(V_F), 0.01)
     assert err.value.field == "p0"
+
+
+def test_cli_runs_and_compares_the_four_solvers(tmp_path):
+    from pathlib import Path
+
+    from spikereduce.cli import main
+    from spikereduce.io import load
+
+    cfg = Path(__file__).resolve().parents[2] / "examples" / "configs" / "nlif_time_dilated.toml"
+    out = tmp_path / "td.nc"
+    assert main(["run", str(cfg), "-o", str(out), "--set", "run.t_max=0.3"]) == 0
+    ds = load(out)
+    assert ds.sizes["mfe"] == 1 and ds.attrs["model"] == "time_dilated"
+    assert (tmp_path / "td.png").exists()
+    folder = tmp_path / "cmp"
+    assert main(["compare", str(cfg), "-o", str(folder), "--set", "run.t_max=0.3",
+                 "--set", "run.n=2000"]) == 0
+    names = sorted(p.name for p in folder.iterdir())
+    for solver in ("particles", "fokker_planck", "multiscale", "time_dilated"):
+        assert f"nlif_{solver}.nc" in names
+    table = (folder / "nlif_compare.md").read_text()
+    assert "time-dilated: first MFE time" in table and "Fokker–Planck: first MFE time" in table

@@ -23,21 +23,24 @@ from ..registry import Option, SummaryRow, register_compare, register_demo, regi
 from .figures import (
     cascade_raster_figure,
     fokker_planck_figure,
+    mfe_solvers_figure,
     multiscale_figure,
     particles_figure,
     rates_figure,
+    time_dilated_figure,
 )
 from .fokker_planck import solve_fokker_planck
-from .initial import gaussian_density
+from .initial import gaussian_density, point_mass
 from .multiscale import simulate_multiscale
-from .observables import binned_rate
+from .observables import binned_rate, mfe_events
 from .params import NLIFParams
 from .particles import simulate_particles
 from .steady import critical_coupling, steady_states
 
 INITIAL = (
     Option("v0", 0.0, float, "v", "mean of the Gaussian initial density"),
-    Option("var", 0.25, float, "v^2", "variance of the Gaussian initial density"),
+    Option("var", 0.25, float, "v^2", "variance of the Gaussian initial density (0: every "
+           "neuron at v0, a point mass)"),
 )
 T_MAX = Option("t_max", 5.0, float, "tau_m", "simulated time")
 
@@ -45,7 +48,10 @@ T_MAX = Option("t_max", 5.0, float, "tau_m", "simulated time")
 def _initial(opts: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     """The Gaussian initial density of the ``v0``, ``var`` options, and the other options."""
     rest = dict(opts)
-    return gaussian_density(rest.pop("v0"), rest.pop("var")), rest
+    v0, var = rest.pop("v0"), rest.pop("var")
+    if isinstance(var, (int, float)) and not isinstance(var, bool) and var == 0:
+        return point_mass(v0), rest
+    return gaussian_density(v0, var), rest
 
 
 @register_run("nlif", "particles", figure=particles_figure, options=(
@@ -107,6 +113,23 @@ def run_multiscale(cfg: RunConfig, opts: dict[str, Any]) -> xr.Dataset:
     return simulate_multiscale(NLIFParams(**cfg.params), p0=p0, seed=cfg.seed, **rest)
 
 
+@register_run("nlif", "time_dilated", figure=time_dilated_figure, options=(
+    T_MAX, *INITIAL,
+    Option("h", 0.005, float, "v", "grid step on [v_min, v_f]"),
+    Option("v_min", -4.0, float, "v", "lower end of the voltage grid"),
+    Option("dtau", 1e-4, float, "tau_m", "step of the dilated clock d tau = (1 + N) dt"),
+    Option("dt_max", None, float, "tau_m", "largest physical step (default min(1e-4, h^2/a))"),
+    Option("window", None, float, "v", "flux-criterion window (default max(0.01, 4h), >= 4h)"),
+    Option("kappa", 4.0, float, "h", "packet width at which a fired mass joins the grid"),
+    Option("moving_gaussian", True, bool, "", "carry fired mass as an exact Gaussian packet"),
+), description="mean field through blow-ups: dilated clock, MFEs as resolved jumps")
+def run_time_dilated(cfg: RunConfig, opts: dict[str, Any]) -> xr.Dataset:
+    from .time_dilated import solve_time_dilated
+
+    p0, rest = _initial(opts)
+    return solve_time_dilated(NLIFParams(**cfg.params), p0, **rest)
+
+
 COMPARE = (
     Option("n", 20_000, int, "neurons", "particles"),
     Option("t_max", 5.0, float, "tau_m", "simulated time of both"), *INITIAL,
@@ -117,6 +140,8 @@ COMPARE = (
     Option("dt_fp", 1e-4, float, "tau_m", "Fokker–Planck step"),
     Option("blowup_rate", None, float, "1/tau_m", "Fokker–Planck blow-up rate"),
     Option("bin_width", 0.05, float, "tau_m", "bin width of the compared rate traces"),
+    Option("window", None, float, "v", "time-dilated flux-criterion window (MFE configs)"),
+    Option("dtau", 1e-4, float, "tau_m", "time-dilated clock step (MFE configs)"),
 )
 _COMPARE_OPTIONS = {o.name: o.default for o in COMPARE if o not in INITIAL}
 
@@ -174,10 +199,87 @@ def compare_particles_fp(params: NLIFParams, p0: Any, *, seed: int = 0,
                       title=f"nlif: particles vs Fokker–Planck (b = {params.b:g})")
 
 
+def compare_mfe_solvers(params: NLIFParams, p0: Any, *, seed: int = 0,
+                        **options: Any) -> Comparison:
+    """The four nlif solvers through multiple firing events: particles (the reference, at
+    their dt), Fokker–Planck (which stops at the first blow-up), multi-scale and time-dilated.
+    Rows: first MFE time and size, period, spikes before the first MFE, cumulative spikes at
+    t_max and wall time, each against the particles."""
+    from .time_dilated import solve_time_dilated
+
+    o = {**_COMPARE_OPTIONS, **options}
+    runs: dict[str, xr.Dataset] = {}
+    walls: dict[str, float] = {}
+    label_p = f"particles (n = {o['n']}, dt = {o['dt']:g})"
+
+    def timed(label, fn):
+        t0 = time.perf_counter()
+        runs[label] = fn()
+        walls[label] = time.perf_counter() - t0
+
+    timed(label_p, lambda: simulate_particles(params, o["n"], o["t_max"], p0=p0, dt=o["dt"],
+                                              seed=seed, bridge=o["bridge"],
+                                              cascade=o["cascade"], reset="exact"))
+    timed("Fokker–Planck", lambda: solve_fokker_planck(
+        params, p0, o["t_max"], h=o["h"], dt=min(o["dt_fp"], o["h"] ** 2 / params.a),
+        v_min=o["v_min"],
+        blowup_rate=o["blowup_rate"]))
+    timed("multi-scale", lambda: simulate_multiscale(params, o["n"], o["t_max"], p0=p0,
+                                                     seed=seed, h=o["h"], v_min=o["v_min"]))
+    timed("time-dilated", lambda: solve_time_dilated(
+        params, p0, o["t_max"], h=o["h"], v_min=o["v_min"], dtau=o["dtau"],
+        window=o["window"]))
+    events = {label: mfe_events(ds) for label, ds in runs.items()}
+    fp = runs["Fokker–Planck"]
+    if fp.attrs.get("blowup"):  # it stops at the blow-up: that is all it says about the MFE
+        events["Fokker–Planck"] = (np.array([fp.attrs["blowup_time"]]), np.array([np.nan]),
+                                   float(fp.cumulative_spikes[-1]))
+    ref_t, ref_s, ref_before = events[label_p]
+    nan = float("nan")
+
+    def first(x):
+        return float(x[0]) if len(x) else nan
+
+    def period(x):
+        return float(x[1] - x[0]) if len(x) > 1 else nan
+
+    rows: list[ComparisonRow] = []
+    for label in ("time-dilated", "multi-scale", "Fokker–Planck"):
+        t, s, before = events[label]
+        ds = runs[label]
+        end = float(ds.time[-1])
+        rows += [
+            ComparisonRow(f"{label}: first MFE time", first(ref_t), first(t), "tau_m",
+                          "blow-up time" if label == "Fokker–Planck" else ""),
+            ComparisonRow(f"{label}: first MFE size", first(ref_s), first(s), "fired fraction",
+                          "no size: the equation stops" if label == "Fokker–Planck" else ""),
+            ComparisonRow(f"{label}: period", period(ref_t), period(t), "tau_m"),
+            ComparisonRow(f"{label}: spikes before the first MFE", ref_before, before,
+                          "per neuron"),
+            ComparisonRow(f"{label}: cumulative spikes at t = {end:.4g}",
+                          float(np.interp(end, runs[label_p].time,
+                                          runs[label_p].cumulative_spikes)),
+                          float(ds.cumulative_spikes[-1]), "per neuron",
+                          "stopped at its blow-up" if ds.attrs.get("blowup") else ""),
+            ComparisonRow(f"{label}: wall time", walls[label_p], walls[label], "s",
+                          "particles' cost grows with n; the equations' does not"),
+        ]
+    fig = mfe_solvers_figure(runs, {k: v[0] for k, v in events.items()}, runs["time-dilated"],
+                             title=f"nlif b = {params.b:g}: four solvers through MFEs")
+    names = {label_p: "nlif_particles", "Fokker–Planck": "nlif_fokker_planck",
+             "multi-scale": "nlif_multiscale", "time-dilated": "nlif_time_dilated"}
+    return Comparison("nlif", rows, figure=fig,
+                      datasets={names[k]: v for k, v in runs.items()},
+                      title=f"nlif b = {params.b:g}: particles (micro) vs each mean-field "
+                            "solver (macro) through multiple firing events")
+
+
 @register_compare("nlif", options=COMPARE,
                   description="particles vs Fokker–Planck at the same parameters")
 def compare(cfg: RunConfig, opts: dict[str, Any]) -> Comparison:
     p0, rest = _initial(opts)
+    if cfg.model == "time_dilated":
+        return compare_mfe_solvers(NLIFParams(**cfg.params), p0, seed=cfg.seed, **rest)
     if cfg.model == "fokker_planck" and "dt" in cfg.options:
         # A Fokker–Planck config's dt is the PDE step, not the particles' step.
         rest["dt_fp"], rest["dt"] = rest["dt"], _COMPARE_OPTIONS["dt"]

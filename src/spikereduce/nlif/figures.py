@@ -112,3 +112,51 @@ def multiscale_figure(ds: xr.Dataset, reference: xr.Dataset | None = None) -> Fi
                       f"{100 * float(ds.attrs.get('time_in_micro', 0.0)) / span:.1f} % of the "
                       f"time ({len(ds.switch)} switches)")
     return fig
+
+
+def mfe_solvers_figure(results: Mapping[str, xr.Dataset],
+                       mfe_times: Mapping[str, np.ndarray],
+                       jump: xr.Dataset | None = None, *, title: str | None = None) -> Figure:
+    """Cumulative spikes per neuron of several solvers with their MFEs marked (left), and the
+    time-dilated density just before and after its first jump (right; the fired mass returns
+    as a Dirac at v_r, drawn as an arrow)."""
+    fig, (ax_c, ax_d) = new_figure(1, 2, figsize=(11.0, 4.2))
+    for k, (label, ds) in enumerate(results.items()):
+        ax_c.plot(ds.time, ds.cumulative_spikes, color=f"C{k}", lw=1.0, label=label)
+        for t in mfe_times.get(label, ()):
+            M = float(np.interp(t, ds.time, ds.cumulative_spikes))
+            ax_c.plot([t], [M], "v", color=f"C{k}", ms=6)
+        if ds.attrs.get("blowup"):
+            ax_c.axvline(ds.attrs["blowup_time"], color=f"C{k}", ls=":", lw=1.0,
+                         label=f"{label}: stops at its blow-up")
+    ax_c.set_xlabel("time (tau_m)")
+    ax_c.set_ylabel("spikes per neuron M(t)")
+    ax_c.set_title(title or "cumulative spikes; ▼ multiple firing events")
+    ax_c.legend(fontsize="small")
+    if jump is not None and jump.sizes.get("mfe", 0):
+        v = jump["v"].values
+        ax_d.plot(v, jump["mfe_density_before"].values[0], "C0", lw=1.2,
+                  label=f"just before (t = {float(jump['mfe_time'][0]):.4f})")
+        ax_d.plot(v, jump["mfe_density_after"].values[0], "C3", lw=1.2, label="just after")
+        fired = float(jump["mfe_fired"][0])
+        v_r = float(jump.attrs.get("v_r", 1.0))
+        top = 0.9 * max(float(jump["mfe_density_before"][0].max()),
+                        float(jump["mfe_density_after"][0].max()), 1e-9)
+        ax_d.annotate("", xy=(v_r, top), xytext=(v_r, 0.0),
+                      arrowprops={"arrowstyle": "-|>", "color": "C3"})
+        ax_d.text(v_r, top, f" Dirac at v_r, mass {fired:.4f}", color="C3", va="bottom",
+                  fontsize="small")
+        ax_d.set_xlim(max(float(v[0]), -2.0), float(v[-1]) + float(v[1] - v[0]))
+        ax_d.set_xlabel("membrane potential v")
+        ax_d.set_ylabel("density p(v)")
+        ax_d.set_title(f"first jump: size {float(jump['mfe_size'][0]):.5f}")
+        ax_d.legend(fontsize="small")
+    else:
+        ax_d.set_axis_off()
+    return fig
+
+
+def time_dilated_figure(ds: xr.Dataset) -> Figure:
+    """Figure of a time-dilated result: cumulative spikes with its MFEs, and the first jump."""
+    return mfe_solvers_figure({"time-dilated": ds}, {"time-dilated": ds["mfe_time"].values},
+                              ds, title="time-dilated mean field")

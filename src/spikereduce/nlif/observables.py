@@ -25,3 +25,38 @@ def binned_rate(ds: xr.Dataset, width: float, t_end: float | None = None
     edges = width * np.arange(n_bins + 1)
     ce = np.interp(edges, t, c)
     return 0.5 * (edges[1:] + edges[:-1]), np.diff(ce) / width
+
+
+def mfe_events(ds: xr.Dataset, threshold: float = 0.01) -> tuple[np.ndarray, np.ndarray,
+                                                                  float]:
+    """Multiple firing events of any nlif result: (start times, sizes, spikes per neuron fired
+    before the first one).
+
+    A time-dilated result lists its events (``mfe_time``, ``mfe_fired``). Otherwise every
+    record interval in which more than ``threshold`` of the neurons fired counts, and
+    consecutive such intervals merge into one event whose size is their sum (particles split an
+    event over several steps when dt is coarse).
+    """
+    if "mfe_time" in ds:
+        times = np.asarray(ds["mfe_time"].values, float)
+        sizes = np.asarray(ds["mfe_fired"].values, float)
+        if times.size == 0:
+            return times, sizes, float("nan")
+        after = ds["cumulative_spikes"].values[ds["mode"].values == "mfe"][0]
+        return times, sizes, float(after - sizes[0])
+    t = np.concatenate(([0.0], np.asarray(ds.time, float)))
+    c = np.concatenate(([0.0], np.asarray(ds.cumulative_spikes, float)))
+    if t[1] == 0.0:
+        t, c = t[1:], c[1:]
+    inc = np.diff(c)
+    big = inc > threshold
+    starts = np.nonzero(big & ~np.concatenate(([False], big[:-1])))[0]
+    times, sizes = [], []
+    for k in starts:
+        stop = k
+        while stop + 1 < big.size and big[stop + 1]:
+            stop += 1
+        times.append(t[k])
+        sizes.append(c[stop + 1] - c[k])
+    before = float(c[starts[0]]) if starts.size else float("nan")
+    return np.array(times), np.array(sizes), before

@@ -176,7 +176,9 @@ def solve_time_dilated(params: NLIFParams, p0: Any, t_max: float, *, h: float = 
     ``rate`` (the classical rate N, finite; the jumps are not in it), ``cumulative_spikes`` M
     (jumps included) and ``mode`` ("classical", or "mfe" for the state right after an event);
     on an ``mfe`` dimension ``mfe_time``, ``mfe_size`` (Lambda) and ``mfe_fired`` (the fired
-    mass); the final density ``density`` on ``v``.
+    mass) and the density just before and after each jump (``mfe_density_before``,
+    ``mfe_density_after``, the latter without the fired mass, a Dirac at V_R); the final
+    density ``density`` on ``v``.
     """
     params, h, dtau, dt_max, window, kappa = _check_settings(
         params, h, dtau, dt_max, v_min, window, kappa, moving_gaussian, reset)
@@ -214,6 +216,7 @@ def solve_time_dilated(params: NLIFParams, p0: Any, t_max: float, *, h: float = 
     rows = [np.array([[0.0, 0.0, rate, 0.0]])]
     modes = [np.zeros(1, dtype=np.int8)]
     mfes: list[tuple[float, float, float]] = []
+    jumps: list[tuple[np.ndarray, np.ndarray]] = []
     t = tau = M = 0.0
     force = False
     with timer("solve"), progress_bar(t_max, "time-dilated", enabled=progress,
@@ -231,6 +234,7 @@ def solve_time_dilated(params: NLIFParams, p0: Any, t_max: float, *, h: float = 
                 raise NumericalError("the rate of the time-dilated solver became non-finite "
                                      "(lower dtau or dt_max)", time=t)
             if status == K.TD_SWITCH:
+                before = _final_density(p, packets, n_pk, stepper, a)
                 fired, size, p, n_pk = _jump(p, packets, n_pk, v_min=v_min, h=h, a=a, b=b,
                                              window=window, v_r=params.v_r,
                                              moving_gaussian=moving_gaussian, k_r=stepper.k_r)
@@ -241,6 +245,7 @@ def solve_time_dilated(params: NLIFParams, p0: Any, t_max: float, *, h: float = 
                 tau = t + M  # an MFE of size Lambda advances the dilated clock by the fired mass
                 rate = stepper.rate_of(p)
                 mfes.append((t, size, fired))
+                jumps.append((before, p.copy()))
                 rows.append(np.array([[t, tau, rate, M]]))
                 modes.append(np.ones(1, dtype=np.int8))
             bar.update(min(t, t_max))
@@ -259,11 +264,17 @@ def solve_time_dilated(params: NLIFParams, p0: Any, t_max: float, *, h: float = 
          "mfe_time": ("mfe", mfe[:, 0], {"units": "tau_m"}),
          "mfe_size": ("mfe", mfe[:, 1], {"long_name": "jump size Lambda"}),
          "mfe_fired": ("mfe", mfe[:, 2], {"long_name": "fraction of neurons fired"}),
-         "density": ("v", _final_density(p, packets, n_pk, stepper, a))},
+         "density": ("v", _final_density(p, packets, n_pk, stepper, a)),
+         "mfe_density_before": (("mfe", "v"), np.array([j[0] for j in jumps]).reshape(
+             -1, stepper.n), {"long_name": "density just before the jump"}),
+         "mfe_density_after": (("mfe", "v"), np.array([j[1] for j in jumps]).reshape(
+             -1, stepper.n), {"long_name": "density just after the jump, without the fired "
+                              "mass (a Dirac of mass mfe_fired at v_r)"})},
         {"time": ("time", table[:, 0], time_attrs), "v": ("v", stepper.v, {"units": "V"})},
         family="nlif", model="time_dilated", params=params.to_dict(), timings=timer,
         time_units="tau_m", h=h, dtau=dtau, dt_max=dt_max, v_min=v_min, window=window,
         kappa=kappa, moving_gaussian=moving_gaussian, reset="exact", n_mfe=len(mfes),
+        v_r=params.v_r,
         mass_error=abs(stepper.mass(p) + float(packets[:n_pk, 0].sum()) - 1.0))
     return ds
 
