@@ -56,11 +56,11 @@ def python_modular(sizes, W, p=None) -> np.ndarray:
         if sum(n) == 0:
             continue
         U = W @ np.array(n, dtype=float)
-        lo, so = log_volume([N - q for N, q in zip(sizes, n)], 1.0 - U)
+        lo, so = log_volume([N - q for N, q in zip(sizes, n, strict=True)], 1.0 - U)
         if so <= 0:
             continue
         base = lo + sum(math.lgamma(N + 1) - math.lgamma(q + 1) - math.lgamma(N - q + 1)
-                        for N, q in zip(sizes, n))
+                        for N, q in zip(sizes, n, strict=True))
         for s in range(K):
             if n[s] == 0 or p[s] == 0:
                 continue
@@ -94,8 +94,8 @@ def bench_modular(quick: bool) -> None:
     for name, sizes, W, target, with_python in MODULAR_CASES:
         if quick and sum(sizes) > 2000:
             continue
-        res = {}
-        r = timeit(lambda sizes=sizes, W=W: res.setdefault(
+        res: dict = {}
+        r = timeit(lambda sizes=sizes, W=W, res=res: res.setdefault(
             "P", modular.size_distribution(sizes, W)), repeats=3)
         P = res["P"]
         log(f"{name}: finite {bool(np.isfinite(P).all())}, |sum P - 1| = {abs(P.sum() - 1):.1e}")

@@ -594,9 +594,68 @@ def project_packet(p, w, m, s, v_min, h):
         lo = hi
 
 
+@njit(cache=True, inline="always", error_model="numpy")
+def fp_step_implicit_flux(p, rate, current, tau, h, a, b, k_r, z_grid, ez_grid, bp, bm, cp, dp,
+                          ep):
+    """One step of the scheme of :func:`fp_step` with the firing flux taken implicitly: the
+    mass tau a p_{n-1}^{m+1} / h^2 (in density units) moves from cell n-1 to cell k_r inside the
+    implicit solve. The matrix stays an M-matrix, so the density stays non-negative for any
+    step (the explicit shift needs tau a <= h^2). A rank-one update of the drift-diffusion
+    matrix, solved by Sherman–Morrison: two right-hand sides in one Thomas sweep."""
+    n = p.size
+    last = n - 1
+    lam = tau * a / (h * h)
+    c = lam  # tau a / h^2: the implicit shift per unit of p_{n-1}
+    dz = h * (b * rate + current) / a
+    edz = math.exp(dz)
+    if abs(z_grid[0] + dz) <= 0.5 and abs(z_grid[n - 2] + dz) <= 0.5:
+        for j in range(n - 1):  # the polynomial of fp_step, vectorised
+            z = z_grid[j] + dz
+            w = z * z
+            even = 1.0 + w * (_B2 + w * (_B4 + w * (_B6 + w * (_B8 + w * (_B10 + w * (
+                _B12 + w * _B14))))))
+            bp[j] = even - 0.5 * z
+            bm[j] = even + 0.5 * z
+    else:
+        for j in range(n - 1):
+            bp[j], bm[j] = _bernoulli_pair(z_grid[j] + dz, ez_grid[j] * edz)
+    # forward sweep for A x = p and A y = u, u = c (e_last - e_kr)
+    prev_c = 0.0
+    prev_d = 0.0
+    prev_e = 0.0
+    for i in range(n):
+        low = -lam * bm[i - 1] if i > 0 else 0.0
+        diag = 1.0 + lam * ((bm[i] if i < last else 0.0) + (bp[i - 1] if i > 0 else 0.0))
+        sup = -lam * bp[i] if i < last else 0.0
+        inv = 1.0 / (diag - low * prev_c)
+        u = (c if i == last else 0.0) - (c if i == k_r else 0.0)
+        prev_c = sup * inv
+        prev_d = (p[i] - low * prev_d) * inv
+        prev_e = (u - low * prev_e) * inv
+        cp[i] = prev_c
+        dp[i] = prev_d
+        ep[i] = prev_e
+    x = dp[last]
+    y = ep[last]
+    x_last = x
+    y_last = y
+    p[last] = x
+    ep[last] = y
+    for i in range(last - 1, -1, -1):
+        x = dp[i] - cp[i] * x
+        y = ep[i] - cp[i] * y
+        p[i] = x
+        ep[i] = y
+    scale = x_last / (1.0 + y_last)
+    for i in range(n):
+        p[i] -= ep[i] * scale
+    return a * p[last] / h
+
+
 @njit(cache=True)
 def td_steps(p, rate, t, t_end, M, tau, dtau, dt_max, h, a, b, v_min, k_r, z_grid, ez_grid,
-             cur_kind, cur_c, window, pk, n_pk, proj_age, out, force_step, bp, bm, cp, dp):
+             cur_kind, cur_c, window, pk, n_pk, proj_age, out, force_step, implicit, bp, bm, cp,
+             dp, ep):
     """Classical stage of the time-dilated solver: steps of dt = min(dt_max, dtau / (1 + N)),
     each one step of the scheme of :func:`fp_steps`, until t_end, until the flux criterion
     mass(v_f - window, v_f] >= window / b holds (b > 0), or until ``out`` is full.
@@ -625,8 +684,15 @@ def td_steps(p, rate, t, t_end, M, tau, dtau, dt_max, h, a, b, v_min, k_r, z_gri
         if t + dt > t_end:
             dt = t_end - t
         current = step_current(cur_kind, cur_c, t, dt)
-        new_rate = fp_step(p, rate, current, dt, h, a, b, k_r, z_grid, ez_grid, bp, bm, cp, dp)
-        M += rate * dt
+        if implicit:
+            # the spikes of the step are those the implicit flux moves: dt N^{m+1}
+            new_rate = fp_step_implicit_flux(p, rate, current, dt, h, a, b, k_r, z_grid,
+                                             ez_grid, bp, bm, cp, dp, ep)
+            M += new_rate * dt
+        else:
+            new_rate = fp_step(p, rate, current, dt, h, a, b, k_r, z_grid, ez_grid, bp, bm, cp,
+                               dp)
+            M += rate * dt
         k = 0
         while k < n_pk:
             pk[k, 1] += dt * (-pk[k, 1] + b * rate + current)

@@ -122,6 +122,8 @@ def run_multiscale(cfg: RunConfig, opts: dict[str, Any]) -> xr.Dataset:
     Option("window", None, float, "v", "flux-criterion window (default max(0.01, 4h), >= 4h)"),
     Option("kappa", 4.0, float, "h", "packet width at which a fired mass joins the grid"),
     Option("moving_gaussian", True, bool, "", "carry fired mass as an exact Gaussian packet"),
+    Option("flux", "explicit", str, "", "'explicit' firing flux (dt_max <= h^2/a) or "
+           "'implicit' (positive at any step)"),
 ), description="mean field through blow-ups: dilated clock, MFEs as resolved jumps")
 def run_time_dilated(cfg: RunConfig, opts: dict[str, Any]) -> xr.Dataset:
     from .time_dilated import solve_time_dilated

@@ -127,17 +127,22 @@ def _shift_up(p: np.ndarray, shift: float, v_min: float, h: float) -> np.ndarray
     return np.interp(v - shift, nodes, np.append(p, 0.0), left=0.0, right=0.0)
 
 
-def _check_settings(params, h, dtau, dt_max, v_min, window, kappa, moving_gaussian, reset):
+def _check_settings(params, h, dtau, dt_max, v_min, window, kappa, moving_gaussian, reset,
+                    flux):
     params = NLIFParams.check(params)
     h = check_positive("h", h)
     dtau = check_positive("dtau", dtau)
+    flux = check_choice("flux", flux, ("explicit", "implicit"))
     bound = h * h / params.a
     if dt_max is None:
         dt_max = min(1e-4, bound)
     dt_max = check_positive("dt_max", dt_max)
-    if dt_max > bound * (1 + 1e-12):
+    if flux == "implicit":
+        dt_max = check_real("dt_max", dt_max, lo=0.0, lo_open=True, hi=1e-2)
+    elif dt_max > bound * (1 + 1e-12):
         raise ParameterError("dt_max", dt_max, f"<= h^2/a = {bound:g} (positivity of the "
-                             "finite-volume scheme)")
+                             "finite-volume scheme with the explicit flux shift; "
+                             "flux='implicit' has no such bound)")
     if window is None:
         window = max(0.01, 4 * h)
     window = check_positive("window", window)
@@ -155,14 +160,14 @@ def _check_settings(params, h, dtau, dt_max, v_min, window, kappa, moving_gaussi
                              "fires in an MFE keeps its later kicks and, when b Lambda > "
                              "v_f - v_r, fires again without end (the time-dilated solver "
                              "resets every fired neuron exactly to v_r)")
-    return params, h, dtau, dt_max, window, kappa
+    return params, h, dtau, dt_max, window, kappa, flux
 
 
 def solve_time_dilated(params: NLIFParams, p0: Any, t_max: float, *, h: float = 0.005,
                        dtau: float = 1e-4, dt_max: float | None = None, v_min: float = -4.0,
                        window: float | None = None, kappa: float = 4.0,
                        moving_gaussian: bool = True, reset: str = "exact",
-                       progress: bool | None = None) -> xr.Dataset:
+                       flux: str = "explicit", progress: bool | None = None) -> xr.Dataset:
     """Solve the NNLIF mean-field equation on [0, t_max] through its blow-ups (see the module
     docstring for the method).
 
@@ -170,7 +175,9 @@ def solve_time_dilated(params: NLIFParams, p0: Any, t_max: float, *, h: float = 
     ``h``: grid step; ``dtau``: step of the dilated clock; ``dt_max``: largest physical step
     (default min(1e-4, h^2/a), at most h^2/a); ``window``: the flux-criterion window w (default
     max(0.01, 4h), at least 4h); ``kappa``: a packet is projected onto the grid once its width
-    reaches kappa h; ``moving_gaussian=False`` puts a fired mass straight into the cell of V_R.
+    reaches kappa h; ``moving_gaussian=False`` puts a fired mass straight into the cell of V_R;
+    ``flux="implicit"`` moves the firing flux inside the implicit solve, which keeps the density
+    non-negative at any step, so ``dt_max`` may exceed h^2/a (up to 1e-2).
 
     Returns a Dataset on a non-uniform ``time``: ``tau`` (dilated time, tau = t + M),
     ``rate`` (the classical rate N, finite; the jumps are not in it), ``cumulative_spikes`` M
@@ -180,8 +187,8 @@ def solve_time_dilated(params: NLIFParams, p0: Any, t_max: float, *, h: float = 
     ``mfe_density_after``, the latter without the fired mass, a Dirac at V_R); the final
     density ``density`` on ``v``.
     """
-    params, h, dtau, dt_max, window, kappa = _check_settings(
-        params, h, dtau, dt_max, v_min, window, kappa, moving_gaussian, reset)
+    params, h, dtau, dt_max, window, kappa, flux = _check_settings(
+        params, h, dtau, dt_max, v_min, window, kappa, moving_gaussian, reset, flux)
     t_max = check_positive("t_max", t_max)
     v_min = check_real("v_min", v_min, hi=params.v_r, hi_open=True)
     # steps of at most dt_max in t_max, plus those of the dilated clock: about t_max / dt_max
@@ -189,7 +196,8 @@ def solve_time_dilated(params: NLIFParams, p0: Any, t_max: float, *, h: float = 
     check_steps(t_max, dt_max, bytes_per_step=40, field="t_max")
     timer = PhaseTimer()
     with timer("setup"):
-        stepper = FokkerPlanckStepper(params, h=h, dt=dt_max, v_min=v_min)
+        stepper = FokkerPlanckStepper(params, h=h, dt=min(dt_max, h * h / params.a),
+                                      v_min=v_min)
         a, b = params.a, params.b
         v_f = params.v_f
         packets = np.zeros((_MAX_PACKETS, 3))
@@ -211,7 +219,7 @@ def solve_time_dilated(params: NLIFParams, p0: Any, t_max: float, *, h: float = 
                     else 0.5 * math.log(20.0))
         kind, cur = _current_code(params.current)
         out = np.empty((_CHUNK, 4))
-        scratch = stepper._scratch
+        scratch = (*stepper._scratch, np.empty(stepper.n))
 
     rows = [np.array([[0.0, 0.0, rate, 0.0]])]
     modes = [np.zeros(1, dtype=np.int8)]
@@ -225,7 +233,7 @@ def solve_time_dilated(params: NLIFParams, p0: Any, t_max: float, *, h: float = 
             status, rate, t, M, tau, n_pk, got = K.td_steps(
                 p, rate, t, t_max, M, tau, dtau, dt_max, h, a, b, v_min, stepper.k_r,
                 stepper.z_grid, stepper.ez_grid, kind, cur, window, packets, n_pk, proj_age,
-                out, force, *scratch)
+                out, force, flux == "implicit", *scratch)
             force = False
             if got:
                 rows.append(out[:got].copy())
@@ -273,7 +281,8 @@ def solve_time_dilated(params: NLIFParams, p0: Any, t_max: float, *, h: float = 
         {"time": ("time", table[:, 0], time_attrs), "v": ("v", stepper.v, {"units": "V"})},
         family="nlif", model="time_dilated", params=params.to_dict(), timings=timer,
         time_units="tau_m", h=h, dtau=dtau, dt_max=dt_max, v_min=v_min, window=window,
-        kappa=kappa, moving_gaussian=moving_gaussian, reset="exact", n_mfe=len(mfes),
+        kappa=kappa, moving_gaussian=moving_gaussian, reset="exact", flux=flux,
+        n_mfe=len(mfes),
         v_r=params.v_r,
         mass_error=abs(stepper.mass(p) + float(packets[:n_pk, 0].sum()) - 1.0))
     return ds
