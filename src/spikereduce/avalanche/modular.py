@@ -57,8 +57,11 @@ def check_network(sizes: Any, W_pop: Any, p_pop: Any = None
         raise ParameterError("sizes", sizes, "a list of population sizes N_k >= 1") from None
     if not 1 <= len(raw) <= 16:
         raise ParameterError("sizes", sizes, "1 to 16 population sizes")
-    Nk = np.array([check_int(f"sizes[{k}]", v, lo=1) for k, v in enumerate(raw)],
-                  dtype=np.int64)
+    try:
+        Nk = np.array([check_int("sizes", v, lo=1) for v in raw], dtype=np.int64)
+    except ParameterError:
+        raise ParameterError("sizes", list(raw) if len(raw) <= 8 else "a list",
+                             "population sizes that are integers >= 1") from None
     Kp = Nk.size
     try:
         W = np.array(W_pop, dtype=np.float64)
