@@ -146,6 +146,8 @@ def test_warnings_do_not_leak_into_the_one_line_error(capsys):
                                       p0=nlif.gaussian_density(0, 0.25), seed=0), "window"),
     (lambda: nlif.simulate_multiscale(nlif.NLIFParams(b=0.5), 100, 0.1, bw=1e300,
                                       p0=nlif.gaussian_density(0, 0.25), seed=0), "bw"),
+    (lambda: nlif.simulate_multiscale(nlif.NLIFParams(b=0.5), 10**300, 0.1,
+                                      p0=nlif.gaussian_density(0, 0.25), seed=0), "n"),
 ])
 def test_api_exceptions_that_were_not_spikereduce_errors(call, field):
     """Regression (AttributeError, ValueError, MemoryError or a hang from the public API):

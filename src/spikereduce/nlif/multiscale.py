@@ -15,14 +15,21 @@ import xarray as xr
 
 from ..errors import ParameterError
 from ..io import PhaseTimer, make_dataset
-from ..params import MAX_STEPS, check_int, check_positive, check_real, check_seed, check_steps
+from ..params import (
+    MAX_STEPS,
+    check_count,
+    check_positive,
+    check_real,
+    check_seed,
+    check_steps,
+)
 from ..progress import progress_bar
 from ..rng import streams
 from ._kernels import n_blocks
 from .fokker_planck import FokkerPlanckStepper
 from .handover import check_bandwidth
 from .params import NLIFParams, Periodic, Pulse
-from .particles import ParticleSystem, particle_state
+from .particles import PARTICLE_BYTES, ParticleSystem, particle_state
 from .switching import (
     MacroAdvance,
     MicroAdvance,
@@ -81,7 +88,7 @@ def _check_settings(params: NLIFParams, n: int, t_max: float, h: float, dt_macro
                     bridge: Any, density_every: float, force_micro: Any
                     ) -> tuple[SwitchSettings, float]:
     params = NLIFParams.check(params)
-    n = check_int("n", n, lo=1)
+    n = check_count("n", n, bytes_per_item=PARTICLE_BYTES)
     t_max = check_positive("t_max", t_max)
     h = check_positive("h", h)
     dt_macro = default_macro_step(params, h) if dt_macro is None else \

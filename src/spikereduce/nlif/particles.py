@@ -143,6 +143,10 @@ def _compile_particle_kernel(parallel: bool = False) -> None:
     ps.advance(2)
 
 
+#: Memory per neuron of a particle run: voltages, work arrays, initial sampling.
+PARTICLE_BYTES = 64
+
+
 def simulate_particles(params: NLIFParams, n: int, t_max: float, *, p0: Any, dt: float = 1e-3,
                        seed: int, cascade: bool = True, bridge: bool = True,
                        reset: str = "exact", n_record: int = 0, snapshot_every: float | None = None,
@@ -162,7 +166,7 @@ def simulate_particles(params: NLIFParams, n: int, t_max: float, *, p0: Any, dt:
     ``spike_neuron`` and ``voltage`` snapshots. attrs hold the largest cascade.
     """
     params = NLIFParams.check(params)
-    n = check_count("n", n, bytes_per_item=64)  # voltages, work arrays, initial sampling
+    n = check_count("n", n, bytes_per_item=PARTICLE_BYTES)
     t_max = check_positive("t_max", t_max)
     dt = check_positive("dt", dt)
     seed = check_seed(seed)
