@@ -259,6 +259,10 @@ def solve_time_dilated(params: NLIFParams, p0: Any, t_max: float, *, h: float = 
             bar.update(min(t, t_max))
     table = np.concatenate(rows)
     mode = np.concatenate(modes)
+    # an event happens at the time of the step before it: keep the state after the jump, so
+    # that `time` is strictly increasing (M jumps over the last step before the event)
+    keep = np.append(table[1:, 0] > table[:-1, 0], True)
+    table, mode = table[keep], mode[keep]
     if not np.all(np.isfinite(table)):
         raise NumericalError("non-finite values in the time-dilated solution", time=t)
     mfe = np.array(mfes, dtype=float).reshape(-1, 3)
