@@ -14,13 +14,14 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from ._kernels_theory import _logdet
+
 
 @njit(cache=True, inline="always")
 def _logdet_small(A, a):
     """log |det| of the leading a x a block of A (overwritten) and its sign; a = 0 gives (0, 1).
 
-    LU with partial pivoting; the pivots are multiplied and the product is logged once (and
-    whenever it leaves [1e-150, 1e150], so it never under- or overflows)."""
+    Closed forms for a <= 2, the LU of the general theory above."""
     if a == 0:
         return 0.0, 1.0
     if a == 1:
@@ -33,35 +34,7 @@ def _logdet_small(A, a):
         if d == 0.0:
             return -np.inf, 0.0
         return math.log(abs(d)), 1.0 if d > 0.0 else -1.0
-    logabs = 0.0
-    prod = 1.0
-    for c in range(a):
-        piv = c
-        best = abs(A[c, c])
-        for r in range(c + 1, a):
-            v = abs(A[r, c])
-            if v > best:
-                best = v
-                piv = r
-        if best == 0.0:
-            return -np.inf, 0.0
-        if piv != c:
-            for q in range(c, a):
-                tmp = A[c, q]
-                A[c, q] = A[piv, q]
-                A[piv, q] = tmp
-            prod = -prod
-        d = A[c, c]
-        prod *= d
-        if not 1e-150 <= abs(prod) <= 1e150:
-            logabs += math.log(abs(prod))
-            prod = 1.0 if prod > 0.0 else -1.0
-        for r in range(c + 1, a):
-            f = A[r, c] / d
-            if f != 0.0:
-                for q in range(c + 1, a):
-                    A[r, q] -= f * A[c, q]
-    return logabs + math.log(abs(prod)), 1.0 if prod > 0.0 else -1.0
+    return _logdet(A, a)
 
 
 @njit(cache=True, inline="always")

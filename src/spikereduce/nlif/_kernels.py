@@ -384,14 +384,9 @@ _B14 = 1.0 / 74724249600.0
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def fp_step(p, rate, current, tau, h, a, b, k_r, z_grid, ez_grid, bp, bm, cp, dp):
-    """One step of :func:`fp_steps` (input ``current`` over the step); returns N^{m+1}."""
-    n = p.size
-    lam = tau * a / (h * h)
-    mid = n // 2
-    shift = tau * rate / h
-    dz = h * (b * rate + current) / a
-    edz = math.exp(dz)
+def _bernoulli_coefficients(z_grid, ez_grid, dz, edz, bp, bm):
+    """B(z) and B(-z) at every interface, z = z_grid + dz (``edz`` = e^dz)."""
+    n = z_grid.size + 1
     # z is monotone in v, so its extremes are at the two ends of the grid. When |z| <= 1/2
     # everywhere (the usual case) a branch-free polynomial loop that LLVM vectorizes.
     if abs(z_grid[0] + dz) <= 0.5 and abs(z_grid[n - 2] + dz) <= 0.5:
@@ -405,6 +400,18 @@ def fp_step(p, rate, current, tau, h, a, b, k_r, z_grid, ez_grid, bp, bm, cp, dp
     else:
         for j in range(n - 1):
             bp[j], bm[j] = _bernoulli_pair(z_grid[j] + dz, ez_grid[j] * edz)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def fp_step(p, rate, current, tau, h, a, b, k_r, z_grid, ez_grid, bp, bm, cp, dp):
+    """One step of :func:`fp_steps` (input ``current`` over the step); returns N^{m+1}."""
+    n = p.size
+    lam = tau * a / (h * h)
+    mid = n // 2
+    shift = tau * rate / h
+    dz = h * (b * rate + current) / a
+    edz = math.exp(dz)
+    _bernoulli_coefficients(z_grid, ez_grid, dz, edz, bp, bm)
     # Row i: -lam bm[i-1] p_{i-1} + (1 + lam (bm[i] + bp[i-1])) p_i - lam bp[i] p_{i+1} = q_i
     # (terms of the interfaces beyond v_min and v_f absent: zero flux there); q = p after
     # the explicit flux shift.
@@ -608,17 +615,7 @@ def fp_step_implicit_flux(p, rate, current, tau, h, a, b, k_r, z_grid, ez_grid, 
     c = lam  # tau a / h^2: the implicit shift per unit of p_{n-1}
     dz = h * (b * rate + current) / a
     edz = math.exp(dz)
-    if abs(z_grid[0] + dz) <= 0.5 and abs(z_grid[n - 2] + dz) <= 0.5:
-        for j in range(n - 1):  # the polynomial of fp_step, vectorised
-            z = z_grid[j] + dz
-            w = z * z
-            even = 1.0 + w * (_B2 + w * (_B4 + w * (_B6 + w * (_B8 + w * (_B10 + w * (
-                _B12 + w * _B14))))))
-            bp[j] = even - 0.5 * z
-            bm[j] = even + 0.5 * z
-    else:
-        for j in range(n - 1):
-            bp[j], bm[j] = _bernoulli_pair(z_grid[j] + dz, ez_grid[j] * edz)
+    _bernoulli_coefficients(z_grid, ez_grid, dz, edz, bp, bm)
     # forward sweep for A x = p and A y = u, u = c (e_last - e_kr)
     prev_c = 0.0
     prev_d = 0.0
