@@ -271,19 +271,62 @@ def sde_chunk(s0, s1, rng, spare, n_e, v, ref, hbar, sig, r_prev, lam, M, Mr, ta
     return n_sp
 
 
+NOISE_AUTHORS = 1
+NOISE_MULTINOMIAL = 2
+
+
+@njit(cache=True, inline="always")
+def _multinomial_bin(a, b, mu, sd, edges, nm, new_n, new_w, qn, qw, rng):
+    """Move the ``nm`` (integer) neurons of one bin: their destinations (a spike, each bin, or
+    below the grid) are one multinomial draw with the transport probabilities, taken as
+    successive binomials; each moved neuron carries its destination's conditional mean.
+    Returns (fired, dropped)."""
+    nb = edges.size - 1
+    for d in range(nb):
+        qn[d] = 0.0
+        qw[d] = 0.0
+    spike, below, placed = transport(a, b, mu, sd, edges, 1.0, qn, qw)
+    left = int(round(nm))
+    p_left = 1.0
+    fired = 0
+    if spike > 0.0 and left > 0:
+        fired = binomial(rng, 0, left, min(1.0, spike / p_left))
+        left -= fired
+        p_left -= spike
+    for d in range(nb):
+        q = qn[d]
+        if q <= 0.0 or left == 0:
+            continue
+        k = left if q >= p_left else binomial(rng, 0, left, q / p_left)
+        if k > 0:
+            new_n[d] += k
+            new_w[d] += k * (qw[d] / q)
+            left -= k
+        p_left -= q
+    return float(fired), float(left)
+
+
 @njit(cache=True, fastmath={"contract", "arcp", "nsz"})
 def dsode_chunk(s0, s1, n, w, refr, hbar, sig, r_prev, lost, n_pop, lam, M, Mr, tau_m, tau, p,
                 s, tau_r, dt, code_refractory, edges, m0, out_rate, out_h, out_sig, out_r,
-                out_n, out_lost):
+                out_n, out_lost, noise, rng, spare):
     """Advance the dsODE over steps [s0, s1) in place.
 
     n, w: (2, J) bin counts and first moments; refr: (2,) refractory pools; hbar, sig: (4,)
     moments; r_prev: (2,) last step's rates (spikes/ms), used by the moment step (reference lag);
     lost: (2,) cumulative mass dropped (below the grid or under the 1e-10 tolerance).
+
+    ``noise``: 0 the deterministic map; NOISE_AUTHORS the finite-size noise of the reference
+    code (each bin's step mean and variance perturbed by their sampling errors, the rate by
+    N(0, r)); NOISE_MULTINOMIAL integer neurons moved between bins, to a spike and out of the
+    refractory pool by exact binomial draws (multinomial transport). ``rng`` (uint64[1]) and
+    ``spare`` (float64[2]) are the generator state.
     """
     nb = edges.size - 1
     new_n = np.empty(nb)
     new_w = np.empty(nb)
+    qn = np.zeros(nb)
+    qw = np.zeros(nb)
     inv_span = 1.0 / (M + Mr)
     if tau_m > 0:
         ext_mu = lam / tau_m
@@ -319,6 +362,18 @@ def dsode_chunk(s0, s1, n, w, refr, hbar, sig, r_prev, lost, n_pop, lam, M, Mr, 
                 f = (vbar + Mr) * inv_span
                 mu = (ext_mu + drive_e - f * drive_i) * dt
                 var = (ext_var + var_e + f * f * var_i) * dt
+                if noise == NOISE_MULTINOMIAL:
+                    fired_m, dropped_m = _multinomial_bin(a, b, mu, math.sqrt(var), edges, nm,
+                                                          new_n, new_w, qn, qw, rng)
+                    fired += fired_m
+                    dropped += dropped_m
+                    continue
+                if noise == NOISE_AUTHORS:
+                    mu += math.sqrt(var / n_pop[pop]) * normal(rng, 0, spare)
+                    var += math.sqrt(2.0 * var * var / max(n_pop[pop] - 1.0, 1.0)) * normal(
+                        rng, 0, spare)
+                    if var < 1e-12:
+                        var = 1e-12
                 spike, below, placed = transport(a, b, mu, math.sqrt(var), edges, nm, new_n,
                                                   new_w)
                 fired += nm * spike
@@ -334,6 +389,8 @@ def dsode_chunk(s0, s1, n, w, refr, hbar, sig, r_prev, lost, n_pop, lam, M, Mr, 
                     out = r_tmp
             else:
                 out = r_tmp * dt / tau_r
+            if noise == NOISE_MULTINOMIAL and 0.0 < out < r_tmp:
+                out = float(binomial(rng, 0, int(round(r_tmp)), out / r_tmp))
             refr[pop] = r_tmp - out
             new_n[m0] += out
             for d in range(nb):
@@ -341,6 +398,11 @@ def dsode_chunk(s0, s1, n, w, refr, hbar, sig, r_prev, lost, n_pop, lam, M, Mr, 
                 w[pop, d] = new_w[d]
                 out_n[step, pop, d] = new_n[d]
             nf[pop] = fired
+            if noise == NOISE_AUTHORS and fired > 0.0:
+                # r <- r + N(0, r) on the rate in spikes/ms; the bins keep their mass
+                r = fired / dt
+                r += math.sqrt(r) * normal(rng, 0, spare)
+                nf[pop] = max(r, 0.0) * dt
             lost[pop] += dropped
         # moments: one Euler step with the previous step's rates (one step of extra lag)
         moment_step(hbar, sig, r_prev[0], r_prev[1], tau, p, dt)

@@ -9,17 +9,19 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from ..errors import NumericalError
+from ..errors import NumericalError, ParameterError
 from ..io import PhaseTimer
 from ..params import check_choice, check_positive, check_steps
 from ..progress import chunk_bounds, progress_bar
-from ._kernels import dsode_chunk
+from ..rng import streams
+from ._kernels import NOISE_AUTHORS, NOISE_MULTINOMIAL, dsode_chunk
 from .params import MarkovParams, check_dt
 from .records import build_dataset
 
 
 def simulate_dsode(params: MarkovParams, t_max: float = 1000.0, *, refractory: str = "code",
-                   dt: float = 0.1, progress: bool | None = None) -> xr.Dataset:
+                   dt: float = 0.1, finite_size: bool | str = False, seed: int | None = None,
+                   progress: bool | None = None) -> xr.Dataset:
     """Run the dsODE for ``t_max`` ms from all neurons at v ≈ 0 and all moments 0.
 
     ``refractory="code"`` uses the reference code's outflow L = |(−R'/τ_r + nf)·dt| (gives the
@@ -27,8 +29,31 @@ def simulate_dsode(params: MarkovParams, t_max: float = 1000.0, *, refractory: s
     (population spikes/ms), H_QQ' and Sigma_QQ' (moments), R_E/R_I, vhist_E/I (n_m per bin) and
     lost_E/lost_I (cumulative mass dropped below the grid or under the 1e-10 tolerance); at every
     step Σ n + R + lost = N_Q.
+
+    ``finite_size`` (needs a ``seed``; the same seed gives the same run) makes the map
+    stochastic, with noise that vanishes as the population sizes grow:
+
+    * ``"multinomial"`` (also ``True``): the N_Q neurons are integers; each step the neurons of
+      a bin go to a spike, to each bin or below the grid by one multinomial draw with the
+      transport probabilities, and the refractory pool releases a binomial number;
+    * ``"authors"``: the finite-size noise present (commented out) in the reference code of the
+      dsODE: each bin's step mean and variance get their sampling errors, N(0, σ²/N_Q) and
+      N(0, 2σ⁴/(N_Q − 1)), and the output rate r (spikes/ms) gets N(0, r); the bins keep their
+      deterministic mass.
     """
     params = MarkovParams.check(params)
+    if finite_size is True:
+        finite_size = "multinomial"
+    if finite_size is False:
+        noise = 0
+    else:
+        finite_size = check_choice("finite_size", finite_size, ("multinomial", "authors"))
+        noise = NOISE_MULTINOMIAL if finite_size == "multinomial" else NOISE_AUTHORS
+        if seed is None:
+            raise ParameterError("seed", None, "an integer >= 0 with finite_size (the run is "
+                                 "stochastic)")
+    rng = streams(0 if seed is None else seed).state("reduction")
+    spare = np.zeros(2)
     refractory = check_choice("refractory", refractory, ("code", "clean"))
     t_max = check_positive("t_max", t_max)
     dt = check_dt(params, dt)
@@ -64,7 +89,7 @@ def simulate_dsode(params: MarkovParams, t_max: float = 1000.0, *, refractory: s
                 dsode_chunk(a, b, n, w, refr, hbar, sig, r_prev, lost, n_pop, params.lam,
                              params.M, params.Mr, params.tau_m, tau, p, s, params.tau_r, dt,
                              refractory == "code", edges, m0, out_rate, out_h, out_sig, out_r,
-                             out_n, out_lost)
+                             out_n, out_lost, noise, rng, spare)
             if not (np.all(np.isfinite(n)) and np.all(np.isfinite(hbar))
                     and np.all(np.isfinite(sig))):
                 raise NumericalError("non-finite dsODE state", time=b * dt)
@@ -74,5 +99,7 @@ def simulate_dsode(params: MarkovParams, t_max: float = 1000.0, *, refractory: s
     for k, syn in enumerate(("EE", "EI", "IE", "II")):
         extra[f"Sigma_{syn}"] = ("time", out_sig[:, k], {"units": "pending spikes^2"})
     return build_dataset(params, model="dsode", dt=dt, spikes=out_rate, hbar=out_h,
-                         refractory=out_r, vhist=out_n, timer=timer, seed=None,
-                         extra_vars=extra, refractory_rule=refractory, n_steps=n_steps)
+                         refractory=out_r, vhist=out_n, timer=timer,
+                         seed=seed if noise else None, extra_vars=extra,
+                         refractory_rule=refractory, n_steps=n_steps,
+                         finite_size=finite_size if noise else "off")

@@ -30,6 +30,7 @@ PURPOSES: dict[str, int] = {
     "micro": 5,        # nlif multi-scale: the particle phase number k has key (k,)
     "handover": 6,     # nlif multi-scale: density -> particles sampling
     "sampler": 7,      # exact i.i.d. avalanche samplers
+    "reduction": 8,    # finite-size noise of a reduced model (markov dsODE)
 }
 
 
