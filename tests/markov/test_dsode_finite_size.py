@@ -66,3 +66,32 @@ def test_finite_size_needs_a_seed_and_a_known_variant():
     with pytest.raises(ParameterError) as err:
         simulate_dsode(MarkovParams(), 10.0, finite_size="gaussian", seed=1)
     assert err.value.field == "finite_size"
+
+
+def test_shot_noise_variance_is_an_option_and_the_reference_stays_default():
+    p = MarkovParams(p_ei=0.95)
+    ref = simulate_dsode(p, 300.0)
+    shot = simulate_dsode(p, 300.0, variance="shot")
+    assert ref.attrs["variance"] == "reference" and shot.attrs["variance"] == "shot"
+    assert not np.array_equal(ref["rate_E"].values, shot["rate_E"].values)
+    total = shot["vhist_E"].values.sum(axis=1) + shot["R_E"].values + shot["lost_E"].values
+    np.testing.assert_allclose(total, p.n_e, atol=1e-6)
+    with pytest.raises(ParameterError) as err:
+        simulate_dsode(p, 10.0, variance="physical")
+    assert err.value.field == "variance"
+
+
+def test_cli_runs_the_finite_size_dsode(tmp_path):
+    from pathlib import Path
+
+    from spikereduce.cli import main
+    from spikereduce.io import load
+
+    cfg = Path(__file__).resolve().parents[2] / "examples" / "configs" / "markov_dsode.toml"
+    out = tmp_path / "fs.nc"
+    assert main(["run", str(cfg), "-o", str(out), "--no-figure", "--set", "run.t_max=100",
+                 "--set", "run.finite_size=multinomial"]) == 0
+    ds = load(out)
+    assert ds.attrs["finite_size"] == "multinomial" and ds.attrs["seed"] is not None
+    assert main(["run", str(cfg), "-o", str(out), "--no-figure", "--set",
+                 "run.finite_size=yes"]) == 2

@@ -309,7 +309,7 @@ def _multinomial_bin(a, b, mu, sd, edges, nm, new_n, new_w, qn, qw, rng):
 @njit(cache=True, fastmath={"contract", "arcp", "nsz"})
 def dsode_chunk(s0, s1, n, w, refr, hbar, sig, r_prev, lost, n_pop, lam, M, Mr, tau_m, tau, p,
                 s, tau_r, dt, code_refractory, edges, m0, out_rate, out_h, out_sig, out_r,
-                out_n, out_lost, noise, rng, spare):
+                out_n, out_lost, noise, rng, spare, shot_noise):
     """Advance the dsODE over steps [s0, s1) in place.
 
     n, w: (2, J) bin counts and first moments; refr: (2,) refractory pools; hbar, sig: (4,)
@@ -320,7 +320,9 @@ def dsode_chunk(s0, s1, n, w, refr, hbar, sig, r_prev, lost, n_pop, lam, M, Mr, 
     code (each bin's step mean and variance perturbed by their sampling errors, the rate by
     N(0, r)); NOISE_MULTINOMIAL integer neurons moved between bins, to a spike and out of the
     refractory pool by exact binomial draws (multinomial transport). ``rng`` (uint64[1]) and
-    ``spare`` (float64[2]) are the generator state.
+    ``spare`` (float64[2]) are the generator state. ``shot_noise`` replaces the reference
+    variance of the synaptic input, s^2 Sigma / tau^2 per unit time, by s^2 H / tau + s^2 Sigma dt
+    / tau^2: the shot noise of consuming pending spikes one at a time, which the reference omits.
     """
     nb = edges.size - 1
     new_n = np.empty(nb)
@@ -345,6 +347,11 @@ def dsode_chunk(s0, s1, n, w, refr, hbar, sig, r_prev, lost, n_pop, lam, M, Mr, 
             drive_i = s[ki] * hbar[ki] / tau[ki]
             var_e = s[ke] * s[ke] * sig[ke] / (tau[ke] * tau[ke])
             var_i = s[ki] * s[ki] * sig[ki] / (tau[ki] * tau[ki])
+            if shot_noise:
+                # each pending spike is consumed at rate 1/tau with a kick s: the Poisson shot
+                # noise s^2 H/tau per unit time, plus the spread of H across neurons over dt
+                var_e = s[ke] * s[ke] * hbar[ke] / tau[ke] + var_e * dt
+                var_i = s[ki] * s[ki] * hbar[ki] / tau[ki] + var_i * dt
             new_n[:] = 0.0
             new_w[:] = 0.0
             fired = 0.0

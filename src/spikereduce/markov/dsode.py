@@ -21,7 +21,7 @@ from .records import build_dataset
 
 def simulate_dsode(params: MarkovParams, t_max: float = 1000.0, *, refractory: str = "code",
                    dt: float = 0.1, finite_size: bool | str = False, seed: int | None = None,
-                   progress: bool | None = None) -> xr.Dataset:
+                   variance: str = "reference", progress: bool | None = None) -> xr.Dataset:
     """Run the dsODE for ``t_max`` ms from all neurons at v ≈ 0 and all moments 0.
 
     ``refractory="code"`` uses the reference code's outflow L = |(−R'/τ_r + nf)·dt| (gives the
@@ -42,6 +42,7 @@ def simulate_dsode(params: MarkovParams, t_max: float = 1000.0, *, refractory: s
       deterministic mass.
     """
     params = MarkovParams.check(params)
+    variance = check_choice("variance", variance, ("reference", "shot"))
     if finite_size is True:
         finite_size = "multinomial"
     if finite_size is False:
@@ -89,7 +90,7 @@ def simulate_dsode(params: MarkovParams, t_max: float = 1000.0, *, refractory: s
                 dsode_chunk(a, b, n, w, refr, hbar, sig, r_prev, lost, n_pop, params.lam,
                              params.M, params.Mr, params.tau_m, tau, p, s, params.tau_r, dt,
                              refractory == "code", edges, m0, out_rate, out_h, out_sig, out_r,
-                             out_n, out_lost, noise, rng, spare)
+                             out_n, out_lost, noise, rng, spare, variance == "shot")
             if not (np.all(np.isfinite(n)) and np.all(np.isfinite(hbar))
                     and np.all(np.isfinite(sig))):
                 raise NumericalError("non-finite dsODE state", time=b * dt)
@@ -102,4 +103,4 @@ def simulate_dsode(params: MarkovParams, t_max: float = 1000.0, *, refractory: s
                          refractory=out_r, vhist=out_n, timer=timer,
                          seed=seed if noise else None, extra_vars=extra,
                          refractory_rule=refractory, n_steps=n_steps,
-                         finite_size=finite_size if noise else "off")
+                         finite_size=finite_size if noise else "off", variance=variance)

@@ -56,10 +56,20 @@ def run_sde(cfg: RunConfig, opts: dict[str, Any]) -> xr.Dataset:
                                          model="sde", **opts))
 
 
-@register_run("markov", "dsode", figure=run_figure, options=(T_MAX, DT, REFRACTORY),
-              description="dsODE bin-transport reduction (spec §2.4), with rates/SSI/beats")
+@register_run("markov", "dsode", figure=run_figure, options=(
+    T_MAX, DT, REFRACTORY,
+    Option("finite_size", "off", str, "", "'off' (the deterministic map), 'multinomial' "
+           "(integer neurons, binomial transport) or 'authors' (the reference code's noise); "
+           "stochastic runs use the config's seed"),
+    Option("variance", "reference", str, "", "synaptic input variance: 'reference' "
+           "(s^2 Sigma/tau^2) or 'shot' (adds the shot noise s^2 H/tau; not the reference)"),
+), description="dsODE bin-transport reduction (spec §2.4), with rates/SSI/beats")
 def run_dsode(cfg: RunConfig, opts: dict[str, Any]) -> xr.Dataset:
-    return with_summary(simulate_dsode(MarkovParams(**cfg.params), **opts))
+    rest = dict(opts)
+    mode = rest.pop("finite_size")
+    finite = False if mode == "off" else mode
+    return with_summary(simulate_dsode(MarkovParams(**cfg.params), finite_size=finite,
+                                       seed=cfg.seed if finite else None, **rest))
 
 
 @register_run("markov", "bifurcation", figure=bifurcation_figure, options=(
