@@ -176,7 +176,8 @@ def test_chunked_run_equals_one_chunk_run():
     vhist = np.zeros((n_steps, 2, p.n_bins), dtype=np.int32)
     sp_step, sp_id = np.empty(n * n_steps, np.int64), np.empty(n * n_steps, np.int32)
     k = snn_chunk(0, n_steps, st.state("network"), np.zeros(2), p.n_e, v, ref, h_e, h_i,
-                  np.zeros((1, 1), dtype=np.bool_), False, p.lam, p.M, p.Mr, p.tau_m, tau, prob,
+                  np.zeros((1, 1), dtype=np.bool_), False, np.full(n_steps, p.lam), p.M, p.Mr,
+                  p.tau_m, tau, prob,
                   s, p.tau_r, 0.1, False, -40.0, p.v_bin, spikes, hbar, refr, vhist, sp_step,
                   sp_id)
     assert np.array_equal(ds.rate_E.values, spikes[:, 0] / 0.1)

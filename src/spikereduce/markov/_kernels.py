@@ -126,8 +126,6 @@ def snn_chunk(s0, s1, rng, spare, n_e, v, ref, h_e, h_i, conn, fixed, lam, M,
     p_exit = 1.0 - math.exp(-dt / tau_r) if tau_r > 0 else 1.0
     spiked = np.empty(n, np.int64)
     n_sp = 0
-    ext_mean = lam * dt
-    ext_sd = math.sqrt(lam * dt)
     inv_span = 1.0 / (M + Mr)
     inv_bin = 1.0 / v_bin
     gain = s / tau  # voltage per ms per pending spike
@@ -143,6 +141,9 @@ def snn_chunk(s0, s1, rng, spare, n_e, v, ref, h_e, h_i, conn, fixed, lam, M,
     ok = np.zeros(4, np.bool_)
     counts = np.zeros(2, np.int64)  # spikes of this step: E, I
     for step in range(s0, s1):
+        # the external kick rate of this step (lam[step], 1/ms; constant unless a drive is given)
+        ext_mean = lam[step] * dt
+        ext_sd = math.sqrt(lam[step] * dt)
         counts[:] = 0
         n_spiked = 0
         # 1-4: external drive, currents from v(n) and H(n), voltage update, threshold
@@ -238,15 +239,15 @@ def sde_chunk(s0, s1, rng, spare, n_e, v, ref, hbar, sig, r_prev, lam, M, Mr, ta
     n = v.size
     p_exit = 1.0 - math.exp(-dt / tau_r) if tau_r > 0 else 1.0
     inv_span = 1.0 / (M + Mr)
-    if tau_m > 0:
-        ext_mu = lam / tau_m
-        ext_var = lam / (tau_m * tau_m)
-    else:
-        ext_mu = lam
-        ext_var = lam
     n_sp = 0
     counts = np.zeros(2, np.int64)  # spikes of this step: E, I
     for step in range(s0, s1):
+        if tau_m > 0:
+            ext_mu = lam[step] / tau_m
+            ext_var = lam[step] / (tau_m * tau_m)
+        else:
+            ext_mu = lam[step]
+            ext_var = lam[step]
         moment_step(hbar, sig, r_prev[0], r_prev[1], tau, p, dt)
         counts[:] = 0
         for i in range(n):
@@ -330,16 +331,15 @@ def dsode_chunk(s0, s1, n, w, refr, hbar, sig, r_prev, lost, n_pop, lam, M, Mr, 
     qn = np.zeros(nb)
     qw = np.zeros(nb)
     inv_span = 1.0 / (M + Mr)
-    if tau_m > 0:
-        ext_mu = lam / tau_m
-        ext_var = lam / (tau_m * tau_m)
-        shrink = 1.0 - dt / tau_m
-    else:
-        ext_mu = lam
-        ext_var = lam
-        shrink = 1.0
+    shrink = 1.0 - dt / tau_m if tau_m > 0 else 1.0
     nf = np.zeros(2)
     for step in range(s0, s1):
+        if tau_m > 0:
+            ext_mu = lam[step] / tau_m
+            ext_var = lam[step] / (tau_m * tau_m)
+        else:
+            ext_mu = lam[step]
+            ext_var = lam[step]
         for pop in range(2):
             ke = 2 * pop
             ki = ke + 1

@@ -6,6 +6,8 @@ the refractory pool R; shared: the 8 pending-spike moments. A fixed-step map at 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import xarray as xr
 
@@ -15,13 +17,15 @@ from ..params import check_choice, check_positive, check_steps
 from ..progress import chunk_bounds, progress_bar
 from ..rng import streams
 from ._kernels import NOISE_AUTHORS, NOISE_MULTINOMIAL, dsode_chunk
+from .drive import drive_rates, with_drive
 from .params import MarkovParams, check_dt
 from .records import build_dataset
 
 
 def simulate_dsode(params: MarkovParams, t_max: float = 1000.0, *, refractory: str = "code",
                    dt: float = 0.1, finite_size: bool | str = False, seed: int | None = None,
-                   variance: str = "reference", progress: bool | None = None) -> xr.Dataset:
+                   variance: str = "reference", drive: Any = None,
+                   progress: bool | None = None) -> xr.Dataset:
     """Run the dsODE for ``t_max`` ms from all neurons at v ≈ 0 and all moments 0.
 
     ``refractory="code"`` uses the reference code's outflow L = |(−R'/τ_r + nf)·dt| (gives the
@@ -40,6 +44,8 @@ def simulate_dsode(params: MarkovParams, t_max: float = 1000.0, *, refractory: s
       dsODE: each bin's step mean and variance get their sampling errors, N(0, σ²/N_Q) and
       N(0, 2σ⁴/(N_Q − 1)), and the output rate r (spikes/ms) gets N(0, r); the bins keep their
       deterministic mass.
+
+    ``drive``: a time-varying external rate (see :mod:`spikereduce.markov.drive`).
     """
     params = MarkovParams.check(params)
     variance = check_choice("variance", variance, ("reference", "shot"))
@@ -58,7 +64,7 @@ def simulate_dsode(params: MarkovParams, t_max: float = 1000.0, *, refractory: s
     refractory = check_choice("refractory", refractory, ("code", "clean"))
     t_max = check_positive("t_max", t_max)
     dt = check_dt(params, dt)
-    check_steps(t_max, dt, bytes_per_step=112 + 16 * params.n_bins)
+    check_steps(t_max, dt, bytes_per_step=120 + 16 * params.n_bins)
     timer = PhaseTimer()
     n_steps = int(round(t_max / dt))
     nb = params.n_bins
@@ -82,12 +88,13 @@ def simulate_dsode(params: MarkovParams, t_max: float = 1000.0, *, refractory: s
     out_n = np.zeros((n_steps, 2, nb))
     out_lost = np.zeros((n_steps, 2))
     n_pop = np.array([params.n_e, params.n_i], dtype=float)
+    lam = drive_rates(params, drive, n_steps, dt)
     chunks = chunk_bounds(n_steps, 20)
     with progress_bar(t_max, "markov dsODE", enabled=progress) as bar:
         for c, (a, b) in enumerate(chunks):
             # the first chunk carries numba compilation (or the cache load)
             with timer("compile" if c == 0 else "simulate"):
-                dsode_chunk(a, b, n, w, refr, hbar, sig, r_prev, lost, n_pop, params.lam,
+                dsode_chunk(a, b, n, w, refr, hbar, sig, r_prev, lost, n_pop, lam,
                              params.M, params.Mr, params.tau_m, tau, p, s, params.tau_r, dt,
                              refractory == "code", edges, m0, out_rate, out_h, out_sig, out_r,
                              out_n, out_lost, noise, rng, spare, variance == "shot")
@@ -99,8 +106,9 @@ def simulate_dsode(params: MarkovParams, t_max: float = 1000.0, *, refractory: s
              "lost_I": ("time", out_lost[:, 1], {"units": "neurons"})}
     for k, syn in enumerate(("EE", "EI", "IE", "II")):
         extra[f"Sigma_{syn}"] = ("time", out_sig[:, k], {"units": "pending spikes^2"})
-    return build_dataset(params, model="dsode", dt=dt, spikes=out_rate, hbar=out_h,
+    return with_drive(build_dataset(params, model="dsode", dt=dt, spikes=out_rate, hbar=out_h,
                          refractory=out_r, vhist=out_n, timer=timer,
                          seed=seed if noise else None, extra_vars=extra,
                          refractory_rule=refractory, n_steps=n_steps,
-                         finite_size=finite_size if noise else "off", variance=variance)
+                         finite_size=finite_size if noise else "off", variance=variance),
+                      lam, drive)

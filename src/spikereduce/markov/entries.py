@@ -32,8 +32,11 @@ from .params import MarkovParams
 
 T_MAX = Option("t_max", 1000.0, float, "ms", "simulated time")
 DT = Option("dt", 0.1, float, "ms", "time step")
+DRIVE = Option("drive", None, dict, "1/ms", "time-varying external rate added to params.lam: "
+               "{kind = 'pulse', amplitude, start, stop} or {kind = 'periodic', amplitude, "
+               "period} (ms)")
 NETWORK = (
-    T_MAX, DT,
+    T_MAX, DT, DRIVE,
     Option("connectivity", "annealed", str, "", "'annealed' (targets redrawn per spike) or "
            "'fixed' (seeded Erdős–Rényi graph; SNN only)"),
     Option("external", "gaussian", str, "", "'gaussian' drive or 'poisson' unit kicks (SNN)"),
@@ -57,7 +60,7 @@ def run_sde(cfg: RunConfig, opts: dict[str, Any]) -> xr.Dataset:
 
 
 @register_run("markov", "dsode", figure=run_figure, options=(
-    T_MAX, DT, REFRACTORY,
+    T_MAX, DT, REFRACTORY, DRIVE,
     Option("finite_size", "off", str, "", "'off' (the deterministic map), 'multinomial' "
            "(integer neurons, binomial transport) or 'authors' (the reference code's noise); "
            "stochastic runs use the config's seed"),
@@ -112,15 +115,17 @@ def demo(folder: Path) -> list[SummaryRow]:
 def compare_models(params: MarkovParams, t_max: float = 1000.0, *, seed: int = 0,
                    model: str = "snn", refractory: str = "code", connectivity: str = "annealed",
                    external: str = "gaussian", dt: float = 0.1,
-                   t_start: float = 200.0) -> Comparison:
-    """Network (micro) vs dsODE (macro) at the same parameters: rates, SSI, MFE rate, mean H."""
+                   t_start: float = 200.0, drive: Any = None) -> Comparison:
+    """Network (micro) vs dsODE (macro) at the same parameters (and the same ``drive``):
+    rates, SSI, MFE rate, mean H."""
     t_max = check_positive("t_max", t_max)
     seed = check_seed(seed)
     t_start = check_real("t_start", t_start, lo=0.0, hi=t_max, hi_open=True)
     model = check_choice("model", model, ("snn", "sde"))
     net = simulate_network(params, t_max, seed=seed, model=model, connectivity=connectivity,
-                           external=external, dt=dt, progress=False)
-    dso = simulate_dsode(params, t_max, refractory=refractory, dt=dt, progress=False)
+                           external=external, dt=dt, drive=drive, progress=False)
+    dso = simulate_dsode(params, t_max, refractory=refractory, dt=dt, drive=drive,
+                         progress=False)
     a, b = summary(net, t_start), summary(dso, t_start)
     pa, pb = mfe_peaks(net, min(100.0, t_start)), mfe_peaks(dso, min(100.0, t_start))
     rows = [ComparisonRow("nu_E", a["nu_E"], b["nu_E"], "Hz"),

@@ -6,6 +6,8 @@ Binomial per presynaptic spike and consumed at rate 1/τ, exponential refractory
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import xarray as xr
 
@@ -14,6 +16,7 @@ from ..io import PhaseTimer
 from ..params import check_choice, check_positive, check_seed, check_steps
 from ..rng import streams
 from ._kernels import snn_chunk
+from .drive import drive_rates, with_drive
 from .params import MarkovParams, check_dt
 from .records import NetworkRecords
 from .sde import simulate_sde
@@ -33,7 +36,8 @@ def fixed_connectivity(params: MarkovParams, rng: np.random.Generator) -> np.nda
 
 def simulate_network(params: MarkovParams, t_max: float = 1000.0, *, seed: int = 0,
                      model: str = "snn", connectivity: str = "annealed", dt: float = 0.1,
-                     external: str = "gaussian", progress: bool | None = None) -> xr.Dataset:
+                     external: str = "gaussian", drive: Any = None,
+                     progress: bool | None = None) -> xr.Dataset:
     """Simulate the spiking network for ``t_max`` ms.
 
     ``model="snn"`` is the pending-spike network (spec §1.3–1.4); ``model="sde"`` the
@@ -42,7 +46,8 @@ def simulate_network(params: MarkovParams, t_max: float = 1000.0, *, seed: int =
     Erdős–Rényi); ``external`` is "gaussian" (reference) or "poisson" (exact unit kicks).
     Returns rate_E, rate_I (population spikes/ms per step), H_EE/H_EI/H_IE/H_II (mean pending
     spikes per neuron), R_E, R_I, vhist_E/I on the dsODE bins and the raster (spike_time in ms,
-    spike_neuron: ids < n_e are E).
+    spike_neuron: ids < n_e are E). ``drive``: a time-varying external rate (see
+    :mod:`spikereduce.markov.drive`; None keeps ``params.lam``), stored as ``lam`` on time.
     """
     params = MarkovParams.check(params)
     model = check_choice("model", model, ("snn", "sde"))
@@ -52,20 +57,22 @@ def simulate_network(params: MarkovParams, t_max: float = 1000.0, *, seed: int =
     dt = check_dt(params, dt)
     n = params.n_e + params.n_i
     # records per step: counts, H, refractory, voltage histograms, the chunk's raster buffer
-    check_steps(t_max, dt, bytes_per_step=64 + 8 * params.n_bins + 0.24 * n)
+    check_steps(t_max, dt, bytes_per_step=72 + 8 * params.n_bins + 0.24 * n)
     seed = check_seed(seed)
+    lam = drive_rates(params, drive, int(round(t_max / dt)), dt)
     if model == "sde":
         if connectivity != "annealed":
             raise ParameterError("connectivity", connectivity,
                                  "'annealed' for model 'sde' (it has no graph)")
-        return simulate_sde(params, t_max, seed=seed, dt=dt, external=external,
-                            progress=progress)
+        return simulate_sde(params, t_max, seed=seed, dt=dt, external=external, lam=lam,
+                            drive=drive, progress=progress)
     return _simulate_snn(params, t_max, seed=seed, dt=dt, connectivity=connectivity,
-                         external=external, progress=progress)
+                         external=external, lam=lam, drive=drive, progress=progress)
 
 
 def _simulate_snn(params: MarkovParams, t_max: float, *, seed: int, dt: float,
-                  connectivity: str, external: str, progress: bool | None) -> xr.Dataset:
+                  connectivity: str, external: str, lam: np.ndarray, drive: Any,
+                  progress: bool | None) -> xr.Dataset:
     timer = PhaseTimer()
     n_steps = int(round(t_max / dt))
     st = streams(seed)
@@ -85,11 +92,11 @@ def _simulate_snn(params: MarkovParams, t_max: float, *, seed: int, dt: float,
 
     def chunk(a: int, b: int, sp_step: np.ndarray, sp_id: np.ndarray) -> int:
         return snn_chunk(a, b, rng, spare, params.n_e, v, ref, h_e, h_i, conn, fixed,
-                         params.lam, params.M, params.Mr, params.tau_m, tau, p, s,
+                         lam, params.M, params.Mr, params.tau_m, tau, p, s,
                          params.tau_r, dt, external == "poisson", float(params.bin_edges[0]),
                          params.v_bin, rec.spikes, rec.hbar, rec.refractory, rec.vhist,
                          sp_step, sp_id)
 
     rec.run(chunk, v, dt, timer, label="markov SNN", progress=progress)
-    return rec.dataset(params, model="snn", dt=dt, timer=timer, seed=seed,
-                       connectivity=connectivity, external=external)
+    return with_drive(rec.dataset(params, model="snn", dt=dt, timer=timer, seed=seed,
+                                  connectivity=connectivity, external=external), lam, drive)
