@@ -227,6 +227,15 @@ def record_step(step, counts, dt, r_prev, spikes, hbar, out_h):
         out_h[step, k] = hbar[k]
 
 
+@njit(cache=True, inline="always")
+def external_moments(lam, tau_m):
+    """Drift and variance per unit time of the external kicks at rate ``lam`` (unit kicks,
+    divided by tau_m when the membrane leaks)."""
+    if tau_m > 0:
+        return lam / tau_m, lam / (tau_m * tau_m)
+    return lam, lam
+
+
 @njit(cache=True)
 def sde_chunk(s0, s1, rng, spare, n_e, v, ref, hbar, sig, r_prev, lam, M, Mr, tau_m, tau, p, s,
               tau_r, dt, e0, v_bin, spikes, out_h, refr, vhist, sp_step, sp_id):
@@ -242,12 +251,7 @@ def sde_chunk(s0, s1, rng, spare, n_e, v, ref, hbar, sig, r_prev, lam, M, Mr, ta
     n_sp = 0
     counts = np.zeros(2, np.int64)  # spikes of this step: E, I
     for step in range(s0, s1):
-        if tau_m > 0:
-            ext_mu = lam[step] / tau_m
-            ext_var = lam[step] / (tau_m * tau_m)
-        else:
-            ext_mu = lam[step]
-            ext_var = lam[step]
+        ext_mu, ext_var = external_moments(lam[step], tau_m)
         moment_step(hbar, sig, r_prev[0], r_prev[1], tau, p, dt)
         counts[:] = 0
         for i in range(n):
@@ -334,12 +338,7 @@ def dsode_chunk(s0, s1, n, w, refr, hbar, sig, r_prev, lost, n_pop, lam, M, Mr, 
     shrink = 1.0 - dt / tau_m if tau_m > 0 else 1.0
     nf = np.zeros(2)
     for step in range(s0, s1):
-        if tau_m > 0:
-            ext_mu = lam[step] / tau_m
-            ext_var = lam[step] / (tau_m * tau_m)
-        else:
-            ext_mu = lam[step]
-            ext_var = lam[step]
+        ext_mu, ext_var = external_moments(lam[step], tau_m)
         for pop in range(2):
             ke = 2 * pop
             ki = ke + 1
