@@ -236,3 +236,10 @@ def test_run_refuses_an_output_folder_it_did_not_write(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "is not a result spikereduce wrote" in err
     assert (folder / "precious.txt").read_text() == "keep"
+
+
+def test_version_flag_prints_the_version(capsys):
+    from spikereduce import __version__
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"spikereduce {__version__}"

@@ -24,6 +24,19 @@ from .errors import ConfigError, NumericalError, ParameterError, SpikeReduceErro
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   rich_markup_mode=None,
                   help="Spiking networks side by side with the equations they reduce to.")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        print(f"spikereduce {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option(
+        "--version", callback=_print_version, is_eager=True,
+        help="print the version and exit")] = False) -> None:
+    """Finite spiking networks side by side with the equations they reduce to."""
 out = Console(highlight=False)
 
 
