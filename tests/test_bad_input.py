@@ -184,3 +184,13 @@ def test_nonsense_a_fokker_planck_division_by_zero_ends_as_a_result_or_a_failure
     ds = nlif.solve_fokker_planck(nlif.NLIFParams(b=-1e300), nlif.gaussian_density(0, 0.25),
                                   0.05, h=0.02)
     assert np.isfinite(ds["rate"].values).all() and ds["rate"].values[-1] < 1e-3
+
+
+def test_sizes_a_population_beyond_any_integer_type_is_refused(capsys):
+    """Regression (found by the run fuzzer): a dsODE of 1e300 neurons ran, then its result
+    could not be stored (an object-dtype count); population sizes are capped at 1e9."""
+    cfg = Path(__file__).resolve().parents[1] / CONFIGS / "markov_dsode.toml"
+    assert main(["run", str(cfg), "-o", "/nonexistent/x.nc", "--no-figure", "--set",
+                 "params.n_e=1e300"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "n_e" in err and "<= 1000000000" in err

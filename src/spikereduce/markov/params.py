@@ -25,8 +25,10 @@ class MarkovParams(Params):
     that an E neuron receives a given I spike, ``s_ei`` the I->E strength at v = M.
     """
 
-    n_e: int = Field(300, ge=1, description="number of E neurons")
-    n_i: int = Field(100, ge=1, description="number of I neurons")
+    # at most 1e9 per population: the dsODE's cost does not grow with N, but counts beyond
+    # 2^63 have no fixed-width integer type to be stored in
+    n_e: int = Field(300, ge=1, le=10**9, description="number of E neurons")
+    n_i: int = Field(100, ge=1, le=10**9, description="number of I neurons")
     M: float = Field(100.0, gt=0, description="spike threshold (voltage units; reset is 0)")
     Mr: float = Field(66.0, gt=0, description="inhibitory reversal is -Mr (voltage units)")
     lam: float = Field(7.0, gt=0, description="external kick rate per neuron (1/ms), kick size 1")
