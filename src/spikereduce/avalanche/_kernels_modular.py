@@ -66,7 +66,8 @@ def _log_volume(W, counts, values, log_values, A, act):
 @njit(cache=True, inline="always")
 def _lu(A, a, perm):
     """LU-factorise the leading a x a block of A in place (partial pivoting, row order in
-    ``perm``); returns log |det| and its sign (0 when singular)."""
+    ``perm``); returns log |det| and its sign (0 when singular). Unlike the general theory's
+    ``_logdet``, which discards them in its hot loop, this keeps the factors for solves."""
     logabs = 0.0
     prod = 1.0
     for c in range(a):
@@ -106,8 +107,8 @@ def _lu(A, a, perm):
 
 @njit(cache=True, inline="always")
 def _lu_solve_entry(A, a, perm, W, col, row, x):
-    """Entry ``row`` of the solution of A x = W[:, col], A factorised by :func:`_lu` (``x`` is
-    scratch of length a)."""
+    """Entry ``row`` of the solution of A x = W[:, col], A factorised by :func:`_lu` (its
+    factors kept) (``x`` is scratch of length a)."""
     for r in range(a):
         v = W[perm[r], col]
         for q in range(r):
@@ -225,7 +226,7 @@ def _block(lo, hi, sizes, W, log_p_unit, log_binom, log_int, strides, starts_ok,
                     A[r, c] = -W[r, c] * rest[c]
                 A[r, r] += V[r]
                 lo_ += (rest[r] - 1) * logV[r]
-            ld, so = _lu(A, K, perm)
+            ld, so = _logdet(A, K)
             lo_ += ld
         if so <= 0.0:
             continue

@@ -179,10 +179,7 @@ def size_distribution(sizes: Any, W_pop: Any, p_pop: Any = None, *,
         raise ParameterError("joint", joint, "true or false")
     if joint:
         return joint_distribution(Nk, W, p)
-    M, S, _, _ = _enumerate(Nk, W, p, joint=False)
-    logP = _log_total(M, S)[:, 1:]
-    log_z = _normaliser(logP)
-    return _check_sum(np.exp(logP - log_z).sum(axis=0), "size distribution")
+    return _start_resolved(Nk, W, p).sum(axis=0)
 
 
 def size_distribution_by_start(sizes: Any, W_pop: Any, p_pop: Any = None) -> np.ndarray:
@@ -191,13 +188,14 @@ def size_distribution_by_start(sizes: Any, W_pop: Any, p_pop: Any = None) -> np.
     Row sums are the start-population probabilities; a row divided by its sum is the size
     distribution of the avalanches started in that population.
     """
-    Nk, W, p = check_network(sizes, W_pop, p_pop)
+    return _start_resolved(*check_network(sizes, W_pop, p_pop))
+
+
+def _start_resolved(Nk: np.ndarray, W: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """P(start population, size) of a checked network, normalised over both."""
     M, S, _, _ = _enumerate(Nk, W, p, joint=False)
     logP = _log_total(M, S)[:, 1:]
-    log_z = _normaliser(logP)
-    P = np.exp(logP - log_z)
-    _check_sum(P, "start-resolved size distribution")
-    return P
+    return _check_sum(np.exp(logP - _normaliser(logP)), "size distribution")
 
 
 def joint_distribution(sizes: Any, W_pop: Any, p_pop: Any = None, *,

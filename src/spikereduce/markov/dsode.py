@@ -59,7 +59,8 @@ def simulate_dsode(params: MarkovParams, t_max: float = 1000.0, *, refractory: s
         if seed is None:
             raise ParameterError("seed", None, "an integer >= 0 with finite_size (the run is "
                                  "stochastic)")
-    rng = streams(0 if seed is None else seed).state("reduction")
+    # generator state only for a stochastic run (the deterministic map draws nothing)
+    rng = streams(seed).state("reduction") if noise else np.zeros(1, dtype=np.uint64)
     spare = np.zeros(2)
     refractory = check_choice("refractory", refractory, ("code", "clean"))
     t_max = check_positive("t_max", t_max)

@@ -9,6 +9,16 @@ import numpy as np
 import xarray as xr
 
 
+def _cumulative(ds: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """(t, M(t)) of any nlif result, starting at (0, 0): particle records begin after the
+    first step, Fokker–Planck and time-dilated ones at t = 0 themselves."""
+    t = np.concatenate(([0.0], np.asarray(ds.time, float)))
+    c = np.concatenate(([0.0], np.asarray(ds.cumulative_spikes, float)))
+    if t[1] == 0.0:
+        t, c = t[1:], c[1:]
+    return t, c
+
+
 def binned_rate(ds: xr.Dataset, width: float, t_end: float | None = None
                 ) -> tuple[np.ndarray, np.ndarray]:
     """Mean firing rate in consecutive bins of ``width``, from ``cumulative_spikes``.
@@ -16,10 +26,7 @@ def binned_rate(ds: xr.Dataset, width: float, t_end: float | None = None
     Works for both solvers (cumulative spikes are exact at their own time points and linearly
     interpolated at the bin edges), so particle and Fokker–Planck rates share one grid.
     """
-    t = np.concatenate(([0.0], np.asarray(ds.time, float)))
-    c = np.concatenate(([0.0], np.asarray(ds.cumulative_spikes, float)))
-    if t[1] == 0.0:  # Fokker–Planck results start at t = 0 themselves
-        t, c = t[1:], c[1:]
+    t, c = _cumulative(ds)
     stop = t[-1] if t_end is None else min(t_end, t[-1])
     n_bins = max(1, int(np.floor(stop / width + 1e-9)))
     edges = width * np.arange(n_bins + 1)
@@ -44,10 +51,7 @@ def mfe_events(ds: xr.Dataset, threshold: float = 0.01) -> tuple[np.ndarray, np.
             return times, sizes, float("nan")
         after = ds["cumulative_spikes"].values[ds["mode"].values == "mfe"][0]
         return times, sizes, float(after - sizes[0])
-    t = np.concatenate(([0.0], np.asarray(ds.time, float)))
-    c = np.concatenate(([0.0], np.asarray(ds.cumulative_spikes, float)))
-    if t[1] == 0.0:
-        t, c = t[1:], c[1:]
+    t, c = _cumulative(ds)
     inc = np.diff(c)
     big = inc > threshold
     starts = np.nonzero(big & ~np.concatenate(([False], big[:-1])))[0]

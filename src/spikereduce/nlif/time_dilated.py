@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
+from scipy.special import ndtr
 
 from ..errors import NumericalError, ParameterError
 from ..io import PhaseTimer, make_dataset
@@ -83,8 +84,6 @@ def _mass_above_array(p: np.ndarray, x: np.ndarray, v_min: float, h: float) -> n
 
 
 def _packets_above(pk: np.ndarray, x: np.ndarray, v_f: float, a: float) -> np.ndarray:
-    from scipy.special import ndtr
-
     total = np.zeros_like(x)
     for w, m, age in pk:
         s = math.sqrt(-a * math.expm1(-2.0 * age))
