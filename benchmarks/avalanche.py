@@ -1,10 +1,11 @@
 """Benchmarks of the avalanche family (design.md performance targets).
 
-Exact P(s) for a random general W at N = 16 (<= 2 s) and N = 20 (<= 60 s; skipped with --quick),
-10^6 avalanches of the homogeneous N = 100, alpha = 0.9 network (<= 5 s), and the exact modular
-theory at K = 3, N = (100, 100, 10) (<= 10 ms), K = 2, N = (1000, 1000) (<= 0.2 s), K = 4,
-N = (40, 40, 40, 40) (<= 1 s) and K = 2, N = (5000, 5000) (<= 10 s), each against a plain Python
-enumeration of the same formula timed in the same run where that finishes in about a minute.
+Exact P(s) for a random general W at N = 16 (<= 2 s), N = 20 and N = 26 (<= 60 s; both skipped
+with --quick), 10^6 avalanches of the homogeneous N = 100, alpha = 0.9 network (<= 5 s), and the
+exact modular theory at K = 3, N = (100, 100, 10) (<= 10 ms), K = 2, N = (1000, 1000)
+(<= 0.2 s), K = 4, N = (40, 40, 40, 40) (<= 1 s) and K = 2, N = (5000, 5000) (<= 10 s), each
+against a plain Python enumeration of the same formula timed in the same run where that finishes
+in about a minute.
 Compile time (first call, cache cold or warm) is reported separately from the steady-state time.
 
     python benchmarks/avalanche.py [--quick]
@@ -16,7 +17,7 @@ import argparse
 import time
 
 import numpy as np
-from _common import emit, log, timeit
+from _common import emit, log, quick, timeit
 
 from spikereduce.avalanche import modular, simulate, size_distribution, weights
 
@@ -112,8 +113,9 @@ def bench_modular(quick: bool) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--quick", action="store_true", help="skip the N = 20 enumeration")
+    ap.add_argument("--quick", action="store_true", help="skip the N = 20 and N = 26 enumerations")
     args = ap.parse_args()
+    args.quick = args.quick or quick()  # run.py --quick sets BENCH_QUICK
     bench_modular(args.quick)
 
     t0 = time.perf_counter()
@@ -130,9 +132,17 @@ def main() -> None:
         res = {}
         r20 = timeit(lambda: res.setdefault("P", size_distribution(W20)), repeats=3, warmup=0)
         log(f"N=20: sum P = {res['P'].sum():.15f}")
-        emit("avalanche", "exact P(s), general W, N=20", r20["median_s"], "s", target=60.0,
+        emit("avalanche", "exact P(s), general W, N=20", r20["median_s"], "s",
              reference=r["median_s"] * 2 ** 4 * (20 / 16) ** 3,
              reference_name="N=16 time scaled by 2^4 (20/16)^3")
+        W26 = random_general_weights(26)
+        t0 = time.perf_counter()
+        P26 = size_distribution(W26)
+        w26 = time.perf_counter() - t0
+        log(f"N=26: sum P = {P26.sum():.15f}")
+        emit("avalanche", "exact P(s), general W, N=26 (one run)", w26, "s", target=60.0,
+             reference=r20["median_s"] * 2 ** 6 * (26 / 20) ** 3,
+             reference_name="N=20 time scaled by 2^6 (26/20)^3")
 
     W = weights.homogeneous(100, 0.9)
     t0 = time.perf_counter()

@@ -21,7 +21,7 @@ import argparse
 import time
 
 import numpy as np
-from _common import emit, log
+from _common import emit, log, quick
 
 from spikereduce import nlif
 from spikereduce.nlif.observables import mfe_events
@@ -46,6 +46,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="skip n = 1e6")
     args = ap.parse_args()
+    args.quick = args.quick or quick()  # run.py --quick sets BENCH_QUICK
     periodic = nlif.NLIFParams(b=3.0)
     pm = nlif.point_mass(periodic.v_r)
     t0 = time.perf_counter()
