@@ -14,7 +14,7 @@ import scipy.sparse as sp
 from ..errors import ParameterError
 from ..params import check_real
 
-# The exact subset enumeration costs O(2^N N^3) (N = 26: about two minutes on two cores);
+# The exact subset enumeration costs O(2^N N^3) (N = 26: about 40 s on two cores);
 # beyond this N use closed forms, the modular theory or simulation.
 MAX_EXACT_N = 26
 # The start-resolved assembly table stores N 2^N numbers.

@@ -53,18 +53,28 @@ def _logdet(A, n):
     return logabs + math.log(abs(prod)), 1.0 if prod > 0.0 else -1.0
 
 
+# Index of a 64-bit power of two: (bit * de Bruijn constant) >> 58 is unique per bit.
+_DEBRUIJN = np.uint64(0x03F79D71B4CB0A89)
+_DEBRUIJN_INDEX = np.zeros(64, dtype=np.int64)
+for _k in range(64):
+    _DEBRUIJN_INDEX[((1 << _k) * 0x03F79D71B4CB0A89 % (1 << 64)) >> 58] = _k
+
+
 @njit(cache=True)
 def _reach(start, mask, outmask):
     """Bitmask of the units of ``mask`` reachable from unit ``start`` inside ``mask``
-    (breadth-first, one pass over the units per level)."""
-    N = outmask.shape[0]
+    (breadth-first; each level visits only the frontier's set bits, found by a de Bruijn
+    multiplication)."""
     seen = np.int64(1) << start
     frontier = seen
     while frontier != 0:
         nxt = np.int64(0)
-        for k in range(N):
-            if (frontier >> k) & 1:
-                nxt |= outmask[k]
+        f = frontier
+        while f != 0:
+            low = f & (-f)
+            k = _DEBRUIJN_INDEX[np.uint64(np.uint64(low) * _DEBRUIJN) >> np.uint64(58)]
+            nxt |= outmask[k]
+            f ^= low
         nxt &= mask
         frontier = nxt & ~seen
         seen |= nxt
@@ -72,15 +82,23 @@ def _reach(start, mask, outmask):
 
 
 @njit(cache=True)
-def _has_root(mask, outmask, N):
-    """True if some unit of ``mask`` reaches all of ``mask`` (mother-vertex search on bitmasks)."""
+def _root(mask, outmask, N):
+    """A unit of ``mask`` that reaches all of ``mask`` (mother-vertex search on bitmasks), or -1.
+
+    The first unit whose reach is all of ``mask`` is returned at once (in dense networks the
+    first search usually is)."""
     seen = np.int64(0)
     last = -1
     for i in range(N):
         if (mask >> i) & 1 and not (seen >> i) & 1:
-            seen |= _reach(i, mask, outmask)
+            r = _reach(i, mask, outmask)
+            if r == mask:
+                return i
+            seen |= r
             last = i
-    return _reach(last, mask, outmask) == mask
+    if _reach(last, mask, outmask) == mask:
+        return last
+    return -1
 
 
 @njit(cache=True)
@@ -133,43 +151,153 @@ def _logdet_complement(W, cmp, m, inJ, B):
 
 
 @njit(cache=True)
-def _size_block(W, p, log_z, symmetric, lo, hi, outmask, P):
+def _pivot_product(A, n, prod, logacc):
+    """prod * det of A's leading n x n block (overwritten) by elimination without pivoting.
+
+    Only for matrices whose pivots are all positive: non-singular M-matrices and strictly
+    diagonally dominant Z-matrices, where elimination needs no pivoting and is stable. Two
+    pivots are eliminated per pass (a rank-two update of four rows at a time, which halves the
+    loads and stores of the trailing block). The running product is logged into ``logacc``
+    whenever it leaves [1e-150, 1e150]. Returns (prod, logacc), prod 0 if a pivot is not
+    positive.
+    """
+    c = 0
+    while c < n:
+        d1 = A[c, c]
+        prod *= d1
+        if not 1e-150 <= prod <= 1e150:
+            if prod <= 0.0:
+                return 0.0, logacc
+            logacc += math.log(prod)
+            prod = 1.0
+        if c + 1 == n:
+            break
+        inv1 = 1.0 / d1
+        f = A[c + 1, c] * inv1
+        for q in range(c + 1, n):
+            A[c + 1, q] -= f * A[c, q]
+        d2 = A[c + 1, c + 1]
+        prod *= d2
+        if not 1e-150 <= prod <= 1e150:
+            if prod <= 0.0:
+                return 0.0, logacc
+            logacc += math.log(prod)
+            prod = 1.0
+        inv2 = 1.0 / d2
+        u = A[c, c + 1]
+        r = c + 2
+        while r + 3 < n:
+            f0 = A[r, c] * inv1
+            f1 = A[r + 1, c] * inv1
+            f2 = A[r + 2, c] * inv1
+            f3 = A[r + 3, c] * inv1
+            g0 = (A[r, c + 1] - f0 * u) * inv2
+            g1 = (A[r + 1, c + 1] - f1 * u) * inv2
+            g2 = (A[r + 2, c + 1] - f2 * u) * inv2
+            g3 = (A[r + 3, c + 1] - f3 * u) * inv2
+            for q in range(c + 2, n):
+                x = A[c, q]
+                y = A[c + 1, q]
+                A[r, q] -= f0 * x + g0 * y
+                A[r + 1, q] -= f1 * x + g1 * y
+                A[r + 2, q] -= f2 * x + g2 * y
+                A[r + 3, q] -= f3 * x + g3 * y
+            r += 4
+        while r < n:
+            f0 = A[r, c] * inv1
+            g0 = (A[r, c + 1] - f0 * u) * inv2
+            for q in range(c + 2, n):
+                A[r, q] -= f0 * A[c, q] + g0 * A[c + 1, q]
+            r += 1
+        c += 2
+    return prod, logacc
+
+
+#: Input sums from the low bits of an assembly's bitmask are tabulated (2^LOW_BITS x N).
+LOW_BITS = 10
+
+
+@njit(cache=True)
+def _size_block(W, p, scale, log_z, symmetric, lo, hi, outmask, inlow, P):
     """Add the assemblies with bitmask in [lo, hi) to P (see :func:`size_kernel`)."""
     N = W.shape[0]
+    nl = 0
+    while (np.int64(1) << nl) < inlow.shape[0]:
+        nl += 1
+    lowmask = (np.int64(1) << nl) - 1
     idx, cmp, inJ, A, B = _buffers(N)
+    inhigh = np.zeros(N)
+    cur_high = np.int64(-1)
     for mm in range(lo, hi):
         mask = np.int64(mm)
-        if not _has_root(mask, outmask, N):
+        root = _root(mask, outmask, N)
+        if root < 0:
             continue
-        n, m = _fill(W, mask, N, idx, cmp, inJ)
+        high = mask >> nl
+        if high != cur_high:
+            cur_high = high
+            for j in range(N):
+                s = 0.0
+                for k in range(nl, N):
+                    if (mask >> k) & 1:
+                        s += W[j, k]
+                inhigh[j] = s
+        low = mask & lowmask
+        for j in range(N):
+            inJ[j] = inhigh[j] + inlow[low, j]
+        # J with its root last, and the complement
+        n = 0
+        m = 0
+        for j in range(N):
+            if (mask >> j) & 1:
+                if j != root:
+                    idx[n] = j
+                    n += 1
+            else:
+                cmp[m] = j
+                m += 1
+        idx[n] = root
+        n += 1
         psum = 0.0
         for a in range(n):
             psum += p[idx[a]]
         if psum <= 0.0:
             continue
+        # L_J without the root's row and column: a non-singular M-matrix, as the root
+        # reaches all of J (its determinant is the root's cofactor)
+        for a in range(n - 1):
+            ja = idx[a]
+            for b in range(n - 1):
+                A[a, b] = -W[ja, idx[b]]
+            A[a, a] += inJ[ja]
         if symmetric:
-            # L_J without its first row and column; diagonal = in-weight from inside J
-            for a in range(1, n):
-                ja = idx[a]
-                for b in range(1, n):
-                    A[a - 1, b - 1] = -W[ja, idx[b]]
-                A[a - 1, a - 1] += inJ[ja]
-            lt, st = _logdet(A, n - 1)
-            lt += math.log(psum)
+            prod, logacc = _pivot_product(A, n - 1, psum, 0.0)
         else:
-            for a in range(n):
-                ja = idx[a]
-                for b in range(n):
-                    A[a, b] = -W[ja, idx[b]]
-                A[a, a] += inJ[ja]
-                A[a, 0] += p[ja]
-            lt, st = _logdet(A, n)
-        if st <= 0.0:
+            # det(L_J + p_J e_root^T) = det(L_J with the root's column replaced by p_J), as
+            # det L_J = 0; the last pivot p_root - L_J[root, rest] L0^{-1} p_rest adds
+            # non-negative terms only
+            for a in range(n - 1):
+                A[a, n - 1] = p[idx[a]]
+            jr = idx[n - 1]
+            for b in range(n - 1):
+                A[n - 1, b] = -W[jr, idx[b]]
+            A[n - 1, n - 1] = p[jr]
+            prod, logacc = _pivot_product(A, n, 1.0, 0.0)
+        if prod <= 0.0:
             continue
-        lm, sm = _logdet_complement(W, cmp, m, inJ, B)
-        if sm <= 0.0:
+        # M_J: strictly diagonally dominant Z-matrix (every row sum of W is < 1)
+        for a in range(m):
+            ja = cmp[a]
+            for b in range(m):
+                B[a, b] = -W[ja, cmp[b]]
+            B[a, a] += 1.0 - inJ[ja]
+        prod, logacc = _pivot_product(B, m, prod, logacc)
+        if prod <= 0.0:
             continue
-        P[n] += math.exp(lt + lm - log_z)
+        if logacc == 0.0 and scale > 0.0:
+            P[n] += prod * scale
+        else:
+            P[n] += math.exp(logacc + math.log(prod) - log_z)
 
 
 #: The assemblies are split into this many blocks of bitmasks, whatever the number of threads,
@@ -182,19 +310,34 @@ def size_kernel(W, p, log_z, symmetric):
     """P(s) for s = 1..N: sum over assemblies J of sum_{i in J} p_i det(L_J^(i)) det(M_J) / Z.
 
     The root sum is one determinant: L_J has zero row sums, so adj(L_J) = 1 c^T with c_i the root
-    cofactors, and det(L_J + p_J e_1^T) = sum_i p_i c_i (matrix determinant lemma). For symmetric
-    W all cofactors are equal and one (n-1)-determinant times sum p_J suffices. Blocks of
-    bitmasks run in parallel.
+    cofactors, and sum_i p_i c_i = det(L_J + p_J e_r^T) for any r (matrix determinant lemma),
+    taken at a root r of J so that elimination needs no pivoting. For symmetric W all cofactors
+    are equal and one (n-1)-determinant times sum p_J suffices. Both matrices are eliminated
+    without pivoting (see :func:`_pivot_product`); input sums come from a table of the low bits
+    plus the high bits summed once per run of equal high bits. Blocks of bitmasks run in
+    parallel.
     """
     N = W.shape[0]
     outmask = out_masks(W)
+    nl = min(N, LOW_BITS)
+    inlow = np.zeros((np.int64(1) << nl, N))
+    for low in range(1, np.int64(1) << nl):
+        bit = low & (-low)
+        k = 0
+        while (np.int64(1) << k) != bit:
+            k += 1
+        for j in range(N):
+            inlow[low, j] = inlow[low ^ bit, j] + W[j, k]
+    scale = math.exp(-log_z)
+    if not 1e-300 < scale < 1e300:
+        scale = 0.0
     total = np.int64(1) << N
     nb = min(SIZE_BLOCKS, total - 1)
     parts = np.zeros((nb, N + 1))
     for b in prange(nb):
         lo = 1 + (total - 1) * b // nb
         hi = 1 + (total - 1) * (b + 1) // nb
-        _size_block(W, p, log_z, symmetric, lo, hi, outmask, parts[b])
+        _size_block(W, p, scale, log_z, symmetric, lo, hi, outmask, inlow, parts[b])
     P = np.zeros(N + 1)
     for b in range(nb):
         for k in range(N + 1):
