@@ -111,9 +111,8 @@ def size_distribution(W: Any, p: Any = None) -> np.ndarray:
     Cost O(2^N N^3), in blocks of assemblies run in parallel (the result does not depend on
     the thread count): on two cores N = 16 takes about 0.03 s, N = 21 about 1 s, N = 26 about
     40 s; N <= 26 is accepted. Both determinants are taken by elimination without pivoting,
-    which is exact in the sense of backward stability here: M_J is strictly diagonally
-    dominant (every row sum of W is below 1) and L_J, with the row and column of a root of J
-    removed, is a non-singular M-matrix. Symmetric W uses the root-independence shortcut.
+    which is stable here: M_J is strictly diagonally dominant (every row sum of W is below 1)
+    and L_J, with the row and column of a root of J removed, is a non-singular M-matrix. Symmetric W uses the root-independence shortcut.
     """
     Wd, pv = _setup(W, p)
     check_exact_size(Wd.shape[0])
