@@ -1,8 +1,8 @@
 """Benchmarks of the markov family (design.md targets): dsODE vs pending-spike SNN.
 
 dsODE 1000 ms at dt = 0.1 ms (<= 0.1 s); SNN N = 400, 1000 ms (<= 0.3 s); SNN and dsODE at
-size 800 (N = 3200) and their speed ratio (>= 20x); dsODE cost at size 800 over size 60
-(independent of N: ratio ~ 1). The first call (numba compile or cache load) is reported apart.
+size 800 (N = 3200) and their speed ratio (>= 20x), also for both finite-size variants of
+the dsODE; dsODE cost at size 800 over size 60 (independent of N: ratio ~ 1). The first call (numba compile or cache load) is reported apart.
 
     python benchmarks/markov.py
 """
@@ -41,6 +41,15 @@ def main() -> None:
     ratio = snn_big["median_s"] / ds_big["median_s"]
     emit("markov", "dsODE speed-up over SNN at N=3200", ratio, "x", target=20.0, op=">=",
          reference=snn_big["median_s"], reference_name="SNN N=3200 s", ratio=ratio)
+
+    log("markov: finite-size dsODE at size 800 (N = 3200), both variants")
+    for variant in ("multinomial", "authors"):
+        fs = timeit(lambda v=variant: simulate_dsode(big, T_MAX, finite_size=v, seed=1,
+                                                      progress=False), repeats=repeats)
+        r = snn_big["median_s"] / fs["median_s"]
+        emit("markov", f"finite-size dsODE ({variant}) speed-up over SNN at N=3200", r, "x",
+             target=20.0, op=">=", reference=snn_big["median_s"],
+             reference_name="SNN N=3200 s", ratio=r, first_s=fs["first_s"])
 
     log("markov: dsODE cost at size 60 vs size 800")
     ds_small = timeit(lambda: simulate_dsode(base.scaled(60), T_MAX, progress=False),
