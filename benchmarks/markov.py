@@ -2,7 +2,8 @@
 
 dsODE 1000 ms at dt = 0.1 ms (<= 0.1 s); SNN N = 400, 1000 ms (<= 0.3 s); SNN and dsODE at
 size 800 (N = 3200) and their speed ratio (>= 20x), also for both finite-size variants of
-the dsODE; dsODE cost at size 800 over size 60 (independent of N: ratio ~ 1). The first call (numba compile or cache load) is reported apart.
+the dsODE; dsODE cost at size 800 over size 60 (independent of N: ratio ~ 1). The first call
+(numba compile or cache load) is reported apart.
 
     python benchmarks/markov.py
 """

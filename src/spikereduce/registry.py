@@ -135,6 +135,12 @@ class RunEntry:
     run: Model
     figure: Callable[[Any], Any] | None = None
     description: str = ""
+    params: Callable[..., Any] | None = None
+
+    def check_params(self, cfg: RunConfig) -> Any:
+        """Validate ``cfg``'s ``[params]`` as the model will (raises ParameterError), without
+        running anything; None if the model declares no parameter class."""
+        return None if self.params is None else self.params(**cfg.params)
 
     @property
     def options(self) -> tuple[Option, ...]:
@@ -172,17 +178,20 @@ _REGISTRY = _Registry()
 
 def register_run(family: str, model: str, *, options: Sequence[Option] = (),
                  figure: Callable[[Any], Any] | None = None,
-                 description: str = "") -> Callable[[Callable], Callable]:
+                 description: str = "",
+                 params: Callable[..., Any] | None = None) -> Callable[[Callable], Callable]:
     """Decorator: ``run(config, options) -> Dataset`` is the ``[family, model]`` entry of
     ``run``/sweeps; ``options`` declares its ``[run]`` options (the function receives them
-    checked, defaults filled in).
+    checked, defaults filled in); ``params`` the class that validates ``[params]``, so that a
+    sweep can check every point before anything starts.
 
     ``figure(ds) -> Figure`` (optional) draws the PNG that ``spikereduce run`` writes beside
     the result.
     """
     def deco(func: Callable) -> Callable:
         bound = Model(func, tuple(options), f"{family}/{model}")
-        _REGISTRY.runs[(family, model)] = RunEntry(family, model, bound, figure, description)
+        _REGISTRY.runs[(family, model)] = RunEntry(family, model, bound, figure, description,
+                                                   params)
         return func
     return deco
 

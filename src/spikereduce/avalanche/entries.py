@@ -99,7 +99,7 @@ def _make_run(model_name: str, model: Model):
 
 for _name, _model in MODELS.items():
     register_run("avalanche", _name, figure=run_figure, options=OPTIONS,
-                 description=f"EHE avalanches: {_model.description}")(
+                 params=_model.params, description=f"EHE avalanches: {_model.description}")(
         _make_run(_name, _model))
 
 

@@ -112,7 +112,8 @@ def size_distribution(W: Any, p: Any = None) -> np.ndarray:
     the thread count): on two cores N = 16 takes about 0.03 s, N = 21 about 1 s, N = 26 about
     40 s; N <= 26 is accepted. Both determinants are taken by elimination without pivoting,
     which is stable here: M_J is strictly diagonally dominant (every row sum of W is below 1)
-    and L_J, with the row and column of a root of J removed, is a non-singular M-matrix. Symmetric W uses the root-independence shortcut.
+    and L_J, with the row and column of a root of J removed, is a non-singular M-matrix.
+    Symmetric W uses the root-independence shortcut.
     """
     Wd, pv = _setup(W, p)
     check_exact_size(Wd.shape[0])

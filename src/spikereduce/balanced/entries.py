@@ -77,13 +77,13 @@ def limit_figure(ds: xr.Dataset):
     return trajectories_figure(ds, title="balanced limit (Gaussian hydrodynamic ODEs)")
 
 
-@register_run("balanced", "network", figure=network_figure, options=NETWORK,
+@register_run("balanced", "network", params=BalancedParams, figure=network_figure, options=NETWORK,
               description="balanced E/I network, tau-leaping with the exact per-edge law")
 def run_network(cfg: RunConfig, opts: dict[str, Any]) -> xr.Dataset:
     return _network(BalancedParams(**cfg.params), cfg.seed, opts)
 
 
-@register_run("balanced", "limit", figure=limit_figure, options=(
+@register_run("balanced", "limit", params=BalancedParams, figure=limit_figure, options=(
     T_MAX, *START,
     Option("method", "multiplier", str, "", "'multiplier' (balance multiplier, Baumgarte "
            "stabilised) or 'projection' (means kept on the balanced manifold)"),
@@ -99,7 +99,7 @@ def run_limit(cfg: RunConfig, opts: dict[str, Any]) -> xr.Dataset:
     return solve_limit(params, y0, rest.pop("t_max"), **rest)
 
 
-@register_run("balanced", "convergence", figure=convergence_figure, options=(
+@register_run("balanced", "convergence", params=BalancedParams, figure=convergence_figure, options=(
     Option("ns", [500, 2000, 8000], list, "neurons", "network sizes"),
     Option("replicates", [8, 4, 2], list, "runs", "replicates per size"),
     T_MAX, Option("times", [0.5, 1.0, 2.0, 4.0], list, "time", "observation times"), DT,

@@ -45,21 +45,21 @@ REFRACTORY = Option("refractory", "code", str, "", "dsODE refractory rule: 'code
                     "reference code's) or 'clean'")
 
 
-@register_run("markov", "snn", figure=run_figure, options=NETWORK,
+@register_run("markov", "snn", params=MarkovParams, figure=run_figure, options=NETWORK,
               description="E/I pending-spike network (spec §1.3-1.4), with rates/SSI/beats")
 def run_snn(cfg: RunConfig, opts: dict[str, Any]) -> xr.Dataset:
     return with_summary(simulate_network(MarkovParams(**cfg.params), seed=cfg.seed,
                                          model="snn", **opts))
 
 
-@register_run("markov", "sde", figure=run_figure, options=NETWORK,
+@register_run("markov", "sde", params=MarkovParams, figure=run_figure, options=NETWORK,
               description="Markov-approximated SDE network (spec §2.3, level b)")
 def run_sde(cfg: RunConfig, opts: dict[str, Any]) -> xr.Dataset:
     return with_summary(simulate_network(MarkovParams(**cfg.params), seed=cfg.seed,
                                          model="sde", **opts))
 
 
-@register_run("markov", "dsode", figure=run_figure, options=(
+@register_run("markov", "dsode", params=MarkovParams, figure=run_figure, options=(
     T_MAX, DT, REFRACTORY, DRIVE,
     Option("finite_size", "off", str, "", "'off' (the deterministic map), 'multinomial' "
            "(integer neurons, binomial transport) or 'authors' (the reference code's noise); "
@@ -75,7 +75,7 @@ def run_dsode(cfg: RunConfig, opts: dict[str, Any]) -> xr.Dataset:
                                        seed=cfg.seed if finite else None, **rest))
 
 
-@register_run("markov", "bifurcation", figure=bifurcation_figure, options=(
+@register_run("markov", "bifurcation", params=MarkovParams, figure=bifurcation_figure, options=(
     Option("p_ei_start", 0.5, float, "", "first p_EI of the diagram"),
     Option("p_ei_stop", 1.0, float, "", "last p_EI"),
     Option("count", 51, int, "points", "number of p_EI values"),

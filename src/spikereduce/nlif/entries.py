@@ -54,7 +54,7 @@ def _initial(opts: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     return gaussian_density(v0, var), rest
 
 
-@register_run("nlif", "particles", figure=particles_figure, options=(
+@register_run("nlif", "particles", params=NLIFParams, figure=particles_figure, options=(
     Option("n", 100_000, int, "neurons", "network size"),
     T_MAX, *INITIAL,
     Option("dt", 1e-3, float, "tau_m", "Euler–Maruyama step"),
@@ -76,7 +76,7 @@ FP_GRID = (
 )
 
 
-@register_run("nlif", "fokker_planck", figure=fokker_planck_figure, options=(
+@register_run("nlif", "fokker_planck", params=NLIFParams, figure=fokker_planck_figure, options=(
     T_MAX, *INITIAL, *FP_GRID,
     Option("dt", 1e-4, float, "tau_m", "time step (positivity needs dt a <= h^2)"),
     Option("blowup_rate", None, float, "1/tau_m", "rate that counts as a blow-up "
@@ -91,7 +91,7 @@ def run_fokker_planck(cfg: RunConfig, opts: dict[str, Any]) -> xr.Dataset:
     return solve_fokker_planck(NLIFParams(**cfg.params), p0, **rest)
 
 
-@register_run("nlif", "multiscale", figure=multiscale_figure, options=(
+@register_run("nlif", "multiscale", params=NLIFParams, figure=multiscale_figure, options=(
     Option("n", 100_000, int, "neurons", "particles in the micro phases"),
     Option("t_max", 3.0, float, "tau_m", "simulated time"), *INITIAL,
     Option("h", 0.025, float, "v", "macro grid step on [v_min, v_f] (0.01: 0.02 % instead "
@@ -116,7 +116,7 @@ def run_multiscale(cfg: RunConfig, opts: dict[str, Any]) -> xr.Dataset:
     return simulate_multiscale(NLIFParams(**cfg.params), p0=p0, seed=cfg.seed, **rest)
 
 
-@register_run("nlif", "time_dilated", figure=time_dilated_figure, options=(
+@register_run("nlif", "time_dilated", params=NLIFParams, figure=time_dilated_figure, options=(
     T_MAX, *INITIAL,
     Option("h", 0.005, float, "v", "grid step on [v_min, v_f]"),
     Option("v_min", -4.0, float, "v", "lower end of the voltage grid"),

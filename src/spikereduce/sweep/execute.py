@@ -160,8 +160,15 @@ def run_sweep(cfg: RunConfig, grid: Sequence[SweepParam | str], store: str | os.
 
     plan = make_plan(cfg, grid, seeds=seeds)
     entry = registry.get_run(cfg.family, cfg.model)
-    for i in range(plan.n_points):  # every point's [run] options, before any cluster starts
-        registry.resolve_options(entry.options, plan.point_config(i).options, entry.run.where)
+    # every point's [params] and [run] options, before a store or a cluster exists
+    for i in range(plan.n_points):
+        point = plan.point_config(i)
+        try:
+            entry.check_params(point)
+            registry.resolve_options(entry.options, point.options, entry.run.where)
+        except SpikeReduceError as exc:
+            where = ", ".join(f"{k}={v}" for k, v in plan.overrides(i).items() if k != "seed")
+            raise in_context(exc, f"sweep point {i} ({where})") from None
     if workers is not None:
         workers = check_int("workers", workers, lo=1)
     if scheduler is not None and (not isinstance(scheduler, str) or not scheduler.strip()):
