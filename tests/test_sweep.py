@@ -581,3 +581,24 @@ def test_resume_recomputes_damaged_points(tmp_path, cluster, how):
     assert result.damaged == (3,) and result.computed == 1 and result.already_done == 7
     _assert_same_numbers(open_sweep(store), open_sweep(ref))
     assert len(_log(log)) == 9  # 8 points, then point 3 once more
+
+
+@pytest.mark.parametrize("param, expected", [
+    ("params.zz=1,2", "sweep point 0 (params.zz=1): unknown parameter 'zz'"),
+    ("p_ei=0.5,2", "sweep point 1 (params.p_ei=2.0): p_ei = 2.0 is invalid"),
+])
+def test_bad_point_parameters_are_refused_before_a_store_or_cluster_exists(
+        tmp_path, capsys, monkeypatch, param, expected):
+    import spikereduce.sweep.execute as ex
+
+    def no_cluster(*args, **kwargs):
+        raise AssertionError("a cluster was started for a refused sweep")
+
+    monkeypatch.setattr(ex, "_local_client", no_cluster)
+    cfg = Path(__file__).parents[1] / "examples" / "configs" / "markov_dsode.toml"
+    t0 = time.perf_counter()
+    code = main(["sweep", str(cfg), "--param", param, "--store", str(tmp_path / "s.zarr")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and expected in err, err
+    assert not (tmp_path / "s.zarr").exists()
+    assert time.perf_counter() - t0 < 5.0
