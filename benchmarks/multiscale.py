@@ -28,7 +28,7 @@ T_MAX = 3.0
 SEEDS = 16
 CHECK_TIMES = (0.2, 1.0, 3.0)
 # (label, macro grid h); dt_macro is the solver's default h^2 min(1, 1/a).
-GRIDS = (("spec grid h = 0.01", 0.01), ("default call (macro grid h = 0.025)", 0.025))
+GRIDS = (("reference grid h = 0.01", 0.01), ("default call (macro grid h = 0.025)", 0.025))
 
 
 def _spikes(ds) -> list[float]:

@@ -1,8 +1,8 @@
-"""Network -> limit convergence of the balanced family (spec balanced.md T6), as a script.
+"""Network -> limit convergence of the balanced family , as a script.
 
-Runs the spec's study (set B, replicates 32/16/8/4 at n = 500/2000/8000/32000, T = 4,
+Runs the reference study (set B, replicates 32/16/8/4 at n = 500/2000/8000/32000, T = 4,
 dt = 1e-3; about a minute on one core), prints the RMS table and fitted slopes next to the
-spec's, and writes the log-log figure and the study Dataset.
+reference values, and writes the log-log figure and the study Dataset.
 
     python examples/balanced_convergence.py [--quick] [--out DIR]
 """
@@ -39,7 +39,7 @@ def main() -> None:
     t0 = time.perf_counter()
     study = convergence_study(params, y0, replicates=replicates, seed=args.seed, progress=True)
     print(f"{sum(replicates.values())} networks in {time.perf_counter() - t0:.1f} s")
-    print("   n  reps | RMS m_E  m_I     v_E     v_I    | spec")
+    print("   n  reps | RMS m_E  m_I     v_E     v_I    | reference")
     for n in study["n"].values:
         row = [float(study[f"rms_{k}"].sel(n=n)) for k in KEYS]
         spec = SPEC_RMS.get(int(n))

@@ -1,4 +1,4 @@
-"""The p_EI bifurcation diagram of Chang et al. (markov spec §3.1): SNN vs dsODE beat histograms.
+"""The p_EI bifurcation diagram of Chang et al.: SNN vs dsODE beat histograms.
 
 For p_EI in [0.5, 1.0] (51 values by default) both models run 1000 ms at the default point
 otherwise; each column is the histogram of successive MFE peak-height differences Δm. Writes a

@@ -1,4 +1,4 @@
-"""The markov p_EI bifurcation diagram (markov spec §3.1) as one resumable Dask sweep + its figure.
+"""The markov p_EI bifurcation diagram as one resumable Dask sweep + its figure.
 
 Every sweep point runs the markov ``bifurcation`` entry at a single p_EI (``count = 1``), i.e. the
 SNN and the dsODE side by side; the 51 points are Dask tasks written one by one into a Zarr store,

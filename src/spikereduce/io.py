@@ -371,7 +371,7 @@ def save(ds: xr.Dataset, path: str | os.PathLike[str]) -> Path:
             # Upper bounds: chunks are compressed, and a variable is at most one chunk here.
             _check_room(path, int(ds.nbytes),
                         max((int(v.nbytes) for v in ds.variables.values()), default=0))
-            # Zarr format 2: a stable on-disk spec for every dtype we write (strings included).
+            # Zarr format 2: a stable on-disk format for every dtype we write (strings included).
             ds.to_zarr(tmp, mode="w", consolidated=True, zarr_format=2)
         _commit(tmp, path)
     except OSError as exc:

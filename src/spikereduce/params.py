@@ -57,8 +57,9 @@ class Params(BaseModel):
     """Base of every family's parameter object: immutable, strict about names, types and
     finite values.
 
-    Subclasses declare fields with spec defaults and pydantic constraints (``Field(gt=0)``) and
-    cross-field rules in ``model_validator(mode="after")`` methods that raise ParameterError.
+    Subclasses declare fields with the published defaults and pydantic constraints
+    (``Field(gt=0)``) and cross-field rules in ``model_validator(mode="after")`` methods that
+    raise ParameterError.
     """
 
     # strict: a number is a number and a flag is true or false ("yes", 2 or "0.5" are refused

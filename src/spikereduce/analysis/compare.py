@@ -1,7 +1,7 @@
 """Micro-vs-macro comparison reports: what a family's reduction keeps and what it loses.
 
 A family's compare entry returns a :class:`Comparison`; ``spikereduce compare`` prints its table
-and saves its figure, its datasets and the table itself (Markdown and JSON) (design.md, CLI).
+and saves its figure, its datasets and the table itself (Markdown and JSON).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """EHE avalanche networks with arbitrary non-negative weights and their exact avalanche theory.
 
-Spec avalanche.md (Schünemann, Ernst & Kesseböhmer): event simulation (§1.2), exact assembly,
-size and duration distributions (§2.4-2.6), closed forms (§2.7) and exact samplers (§2.8).
+After Schünemann, Ernst & Kesseböhmer (arXiv:2202.02520): event simulation, exact assembly,
+size and duration distributions, closed forms and exact samplers.
 """
 
 from . import analysis, closed_form, modular, theory, weights

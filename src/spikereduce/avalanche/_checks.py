@@ -1,6 +1,6 @@
 """Admissibility checks of the avalanche family: weights (A1), drive distribution p, delta (A2).
 
-Spec avalanche.md §1.3: W >= 0 with every row sum d_i < 1, 0 < delta <= 1 - max_i d_i, p a
+W >= 0 with every row sum d_i < 1, 0 < delta <= 1 - max_i d_i, p a
 probability vector over the N units.
 """
 

@@ -87,7 +87,7 @@ def _generations(dense, WT, indptr, indices, data, u, cur, ncur, nxt, stamp, buf
 
 @njit(cache=True)
 def relax(dense, WT, indptr, indices, data, u, limit=np.int64(1) << 62):
-    """Fire every unit at or above threshold until none is left (Relax of spec §2.1), in place.
+    """Fire every unit at or above threshold until none is left (the relaxation step), in place.
 
     Unlike an avalanche, relaxing (I - W)x + W1 can fire a unit many times (tens of times on a
     torus near alpha = 1); it terminates because every firing dissipates 1 - d_j > 0, but the
@@ -132,7 +132,7 @@ def _draw(cum, rng):
 @njit(cache=True)
 def simulate_kernel(dense, WT, indptr, indices, data, u, cum_p, uniform_p, delta, random_amp,
                     n_av, rng, record, max_steps=np.int64(1) << 62):
-    """Drive one unit per step until ``n_av`` avalanches have occurred (spec §1.2).
+    """Drive one unit per step until ``n_av`` avalanches have occurred.
 
     ``rng`` is the generator position (uint64[1], advanced in place: chunks continue it).
     Returns sizes, durations, start units, the spikes of all avalanches in firing order (if
@@ -210,7 +210,7 @@ def drive_sequence(WT, u, drive_units, amplitudes):
 
 @njit(cache=True)
 def burning_test(W, u, skip=-1):
-    """True iff u lies in the inhabited region D of the network without unit ``skip`` (§2.2).
+    """True iff u lies in the inhabited region D of the network without unit ``skip``.
 
     Start from S = all units and delete any j with u_j >= sum_{k in S} W_jk; u is in D iff S
     empties. inS is kept up to date so the whole test is O(N^2).
@@ -246,7 +246,7 @@ REJECTION = 1
 
 @njit(cache=True)
 def sampler_kernel(W, WT, cum, delta, random_amp, n_av, rng, method):
-    """Exact i.i.d. avalanches (spec §2.8).
+    """Exact i.i.d. avalanches.
 
     ``TORUS``: x ~ U[0,1)^N, u = Relax((I - W)x + W1), then one drive step with unit ~ ``cum``;
     trials that trigger nothing are discarded. ``REJECTION``: start i ~ ``cum`` (built from

@@ -1,4 +1,4 @@
-"""Compiled subset enumeration for the exact avalanche theory (spec avalanche.md §2.5, §2.6).
+"""Compiled subset enumeration for the exact avalanche theory.
 
 Plain-array numba kernels: log-determinants by LU, reachability by bitmasks, the size
 distribution summed over all 2^N - 1 assemblies, the start-resolved table, and the
@@ -397,7 +397,7 @@ def complement_dets(W):
 
 @njit(cache=True)
 def pattern_kernel(W, p, detM):
-    """Unnormalised duration distribution: sum over generation patterns (spec §2.6).
+    """Unnormalised duration distribution: sum over generation patterns.
 
     f[J, G] carries sum of p_i prod_t prod_{j in G_t} (sum_{k in G_{t-1}} W_jk) over patterns with
     union J and last generation G; a pattern ends with weight det(M_J). Returns (durations,

@@ -2,7 +2,7 @@
 
 Homogeneous with and without self-coupling, two coupled populations, ring and line, all in log
 space (gammaln, log1p, logaddexp) so that large N and alpha -> 1 stay finite; and the FFT mean
-size of the 2-D torus (§2.4).
+size of the 2-D torus.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def homogeneous(N: int, alpha: float, self_coupling: bool = True) -> np.ndarray:
 
     With self-coupling (W = alpha/N 11^T) this is Eurich, Herrmann & Ernst (2002):
     P(L) = (1/N) C(N,L) (L alpha/N)^(L-1) (1 - L alpha/N)^(N-L-1) (1-alpha)/(1-(N-1)alpha/N).
-    Without (W = alpha/(N-1)(11^T - I)): spec §2.7(b).
+    Without (W = alpha/(N-1)(11^T - I)).
     """
     N = check_count("N", N, lo=1 if self_coupling else 2, bytes_per_item=_BYTES_PER_SIZE)
     alpha = check_real("alpha", alpha, lo=0.0, hi=1.0, hi_open=True)
@@ -66,7 +66,7 @@ def two_population(n_s: int, a: float, b: float, joint: bool = False) -> np.ndar
     """Two homogeneous populations of n_s units (weight a within, self included; b > 0 between).
 
     Returns P(s) for s = 1..2 n_s, or with ``joint=True`` the (n_s+1) x (n_s+1) table of
-    P(n_1, n_2) (units of the assembly in population 1 and 2; entry [0, 0] is 0). Spec §2.7(c).
+    P(n_1, n_2) (units of the assembly in population 1 and 2; entry [0, 0] is 0).
     """
     n_s = check_count("n_s", n_s, bytes_per_item=2 * _BYTES_PER_SIZE)
     budget = memory_budget()
@@ -153,7 +153,7 @@ def line(N: int, alpha: float) -> np.ndarray:
 def torus_mean_size(l: int, k: int, alpha: float) -> float:
     """Mean avalanche size of the l x l torus with Moore radius k (uniform drive), by FFT:
     <s> = [1/(1 - alpha)] / [(1/N) sum_q 1/lambda_q], lambda_q the eigenvalues of I - W
-    (spec §2.4), O(N log N)."""
+   , O(N log N)."""
     alpha = check_real("alpha", alpha, lo=0.0, hi=1.0, hi_open=True)
     nb = torus_neighbours(l, k)
     c = alpha / nb.shape[1]
@@ -166,7 +166,7 @@ def torus_mean_size(l: int, k: int, alpha: float) -> float:
 
 def homogeneous_size_duration(N: int, alpha: float) -> np.ndarray:
     """Joint P(s, D) (rows s = 1..N, columns D = 1..N) of the homogeneous network with
-    self-coupling, from the generation-profile formula of spec §2.6:
+    self-coupling, from the generation-profile formula:
 
     P(1, n_2, ..., n_D) = C(N-1, n-1) (n-1)!/(n_2! ... n_D!) prod_t (n_{t-1} w)^{n_t}
                           (1 - n w)^(N-n-1) (1 - alpha)/(1 - (N-1) w),   w = alpha/N,

@@ -1,6 +1,6 @@
 """Figures of the avalanche family: simulated P(s) against exact theory on log-log axes.
 
-Spec avalanche.md §3.1 (F1 torus near criticality with the s^-3/2 guide, F5 small networks).
+The torus near criticality with an s^-3/2 guide, and small networks.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Named EHE networks for configs, the CLI and the demo: parameters, weights and their theory.
 
-Spec avalanche.md §1.4 (parameter values of the paper's experiments) and §2.7 (closed forms).
+The parameter values of the paper's experiments and their closed forms.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from ..params import Params
 from . import closed_form, modular, weights
 from .theory import size_distribution
 
-# a_c of the two-population experiments: (1 - 1/sqrt(200)) / 200 (spec §1.4)
+# a_c of the two-population experiments: (1 - 1/sqrt(200)) / 200
 A_C = (1.0 - 1.0 / np.sqrt(200.0)) / 200.0
 
 
@@ -29,14 +29,14 @@ class HomogeneousParams(Params):
 
 
 class RingParams(Params):
-    """Ring (or line) with neighbour weights alpha/2 (spec §1.4: N = 16, alpha = 0.75)."""
+    """Ring (or line) with neighbour weights alpha/2."""
 
     N: int = Field(16, ge=3)
     alpha: float = Field(0.75, gt=0.0, lt=1.0)
 
 
 class TorusParams(Params):
-    """l x l periodic grid, Moore radius k, row sum alpha (spec §1.4)."""
+    """l x l periodic grid, Moore radius k, row sum alpha."""
 
     l: int = Field(50, ge=3)
     k: int = Field(1, ge=1)
@@ -44,8 +44,7 @@ class TorusParams(Params):
 
 
 class TwoPopulationParams(Params):
-    """Two populations of n_s units: weight a within (self included), b between (spec §1.4:
-    a + b = 2 a_c, here b/a = 0.05)."""
+    """Two populations of n_s units: weight a within (self included), b between."""
 
     n_s: int = Field(100, ge=1)
     a: float = Field(A_C * (2 - 2 * 0.05 / 1.05), ge=0.0)
@@ -53,7 +52,7 @@ class TwoPopulationParams(Params):
 
 
 class WattsStrogatzParams(Params):
-    """Watts-Strogatz graph (networkx, seeded), rows normalised to alpha (spec §1.4, U8)."""
+    """Watts-Strogatz graph (networkx, seeded), rows normalised to alpha."""
 
     N: int = Field(16, ge=4, le=24)
     k: int = Field(4, ge=2)

@@ -1,7 +1,7 @@
 """Event simulation of the EHE avalanche network with arbitrary weights (spec avalanche.md §1.2).
 
 ``simulate`` validates W, p and delta (conditions A1-A2), warns about resonant constant
-amplitudes (§2.1, TC-12), starts from the exact stationary law (§2.8.1) and runs the compiled
+amplitudes, starts from the exact stationary law and runs the compiled
 dense or sparse kernel; the result is a Dataset (:func:`avalanche_dataset`).
 """
 
@@ -36,7 +36,7 @@ _DENSE_MAX_N = 2000
 
 
 class ResonanceWarning(UserWarning):
-    """A constant drive amplitude makes the torus translation non-ergodic (spec §2.1, TC-12)."""
+    """A constant drive amplitude makes the torus translation non-ergodic."""
 
 
 def avalanche_dataset(W: Any, *, sizes: np.ndarray, durations: np.ndarray,
@@ -86,7 +86,7 @@ def avalanche_dataset(W: Any, *, sizes: np.ndarray, durations: np.ndarray,
 
 def resonances(W: Any, delta: float, *, max_m: int = 64, tol: float = 1e-6,
                max_pairs_n: int = 64) -> list[tuple[np.ndarray, float]]:
-    """Small integer vectors m with delta G^T m within ``tol`` of Z^N (spec §2.1, TC-12).
+    """Small integer vectors m with delta G^T m within ``tol`` of Z^N.
 
     Such an m is a conserved character of the torus translation: with a constant amplitude the
     dynamics is then not ergodic and simulated statistics carry a bias that grows with time. The
@@ -146,7 +146,7 @@ def _csr_out(Wm: np.ndarray | sp.csr_array) -> tuple[np.ndarray, np.ndarray, np.
 
 def stationary_state(W: Any, rng: np.random.Generator) -> np.ndarray:
     """A state drawn from the stationary law (uniform on D): Relax((I - W) x + W1), x ~ U[0,1)^N
-    (spec §2.1, §2.8.1), so no burn-in is needed."""
+   , so no burn-in is needed."""
     Wm = as_weights(W)
     N = Wm.shape[0]
     x = rng.random(N)

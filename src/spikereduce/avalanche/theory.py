@@ -1,8 +1,8 @@
 """Exact avalanche theory for EHE networks with arbitrary non-negative weights.
 
-Spec avalanche.md §2.2-2.6: phase-space volume, rates, mean size, the assembly distribution
-P(i_s = i, J) = p_i det(L_J^(i)) det(M_J) / Z, the size distribution and, for small N, the
-generation-pattern and duration distributions.
+After Schünemann, Ernst & Kesseböhmer (arXiv:2202.02520): phase-space volume, rates, mean
+size, the assembly distribution P(i_s = i, J) = p_i det(L_J^(i)) det(M_J) / Z, the size
+distribution and, for small N, the generation-pattern and duration distributions.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def _green_diag(W: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def phase_space_volume(W: Any) -> float:
-    """Volume of the inhabited region D, det(I - W) (spec §2.2)."""
+    """Volume of the inhabited region D, det(I - W)."""
     Wd, _ = _setup(W, None)
     sign, logdet = np.linalg.slogdet(np.eye(Wd.shape[0]) - Wd)
     return float(sign * np.exp(logdet))
@@ -59,7 +59,7 @@ def cofactors(W: Any) -> np.ndarray:
 
 
 def start_distribution(W: Any, p: Any = None) -> np.ndarray:
-    """pi_i = p_i G_ii / sum_k p_k G_kk: the start unit of an avalanche (spec §2.4)."""
+    """pi_i = p_i G_ii / sum_k p_k G_kk: the start unit of an avalanche."""
     Wd, pv = _setup(W, p)
     gd, _ = _green_diag(Wd)
     w = pv * gd
@@ -68,7 +68,7 @@ def start_distribution(W: Any, p: Any = None) -> np.ndarray:
 
 def trigger_rate(W: Any, p: Any = None, delta: float | None = None, *,
                  random_amplitude: bool = True) -> float:
-    """Probability that one drive step triggers an avalanche, E[delta] sum_i p_i G_ii (§2.4).
+    """Probability that one drive step triggers an avalanche, E[delta] sum_i p_i G_ii.
 
     ``delta`` is the amplitude (the top of its support when ``random_amplitude``, where
     E[delta] = delta/2); None means 1 - max row sum.
@@ -81,7 +81,7 @@ def trigger_rate(W: Any, p: Any = None, delta: float | None = None, *,
 
 def spike_rates(W: Any, p: Any = None, delta: float | None = None, *,
                 random_amplitude: bool = True) -> np.ndarray:
-    """Spikes per unit per drive step, E[delta] G p (spec §2.4)."""
+    """Spikes per unit per drive step, E[delta] G p."""
     Wd, pv = _setup(W, p)
     d = as_delta(delta, Wd)
     Ed = d / 2 if random_amplitude else d
@@ -89,7 +89,7 @@ def spike_rates(W: Any, p: Any = None, delta: float | None = None, *,
 
 
 def mean_size(W: Any, p: Any = None) -> float:
-    """Mean avalanche size <s> = 1^T G p / sum_i p_i G_ii (spec §2.4), O(N^3)."""
+    """Mean avalanche size <s> = 1^T G p / sum_i p_i G_ii, O(N^3)."""
     Wd, pv = _setup(W, p)
     gd, _ = _green_diag(Wd)
     f = np.linalg.solve(np.eye(Wd.shape[0]) - Wd, pv)
@@ -106,7 +106,7 @@ def _log_z(Wd: np.ndarray, pv: np.ndarray) -> float:
 
 
 def size_distribution(W: Any, p: Any = None) -> np.ndarray:
-    """Exact P(s), s = 1..N, by compiled enumeration of all 2^N - 1 assemblies (spec §2.5).
+    """Exact P(s), s = 1..N, by compiled enumeration of all 2^N - 1 assemblies.
 
     Cost O(2^N N^3), in blocks of assemblies run in parallel (the result does not depend on
     the thread count): on two cores N = 16 takes about 0.03 s, N = 21 about 1 s, N = 26 about
@@ -153,7 +153,7 @@ def _complement_matrix(Wd: np.ndarray, J: np.ndarray) -> np.ndarray:
 
 def assembly_probability(W: Any, start: int | None, units: Iterable[int],
                          p: Any = None) -> float:
-    """P(i_s = start, assembly = units) (spec §2.5); ``start=None`` sums over the start unit."""
+    """P(i_s = start, assembly = units); ``start=None`` sums over the start unit."""
     Wd, pv = _setup(W, p)
     N = Wd.shape[0]
     J = np.array(sorted(set(int(u) for u in np.atleast_1d(np.asarray(list(units))))))
@@ -228,7 +228,7 @@ class AssemblyTable:
 
 
 def assembly_table(W: Any, p: Any = None) -> AssemblyTable:
-    """Every P(i_s = i, J) of a network with N <= 16 (N 2^N numbers, spec §2.5)."""
+    """Every P(i_s = i, J) of a network with N <= 16 (N 2^N numbers)."""
     Wd, pv = _setup(W, p)
     check_exact_size(Wd.shape[0], MAX_TABLE_N, "the full assembly table")
     T = K.table_kernel(Wd) * pv[None, :] / np.exp(_log_z(Wd, pv))
@@ -237,7 +237,7 @@ def assembly_table(W: Any, p: Any = None) -> AssemblyTable:
 
 
 def size_duration_distribution(W: Any, p: Any = None) -> np.ndarray:
-    """Joint P(s, D) (rows s = 1..N, columns D = 1..N) from generation patterns (spec §2.6).
+    """Joint P(s, D) (rows s = 1..N, columns D = 1..N) from generation patterns.
 
     The number of patterns grows super-exponentially; a dynamic programme over (union, last
     generation) makes N <= 10 feasible.
@@ -250,12 +250,12 @@ def size_duration_distribution(W: Any, p: Any = None) -> np.ndarray:
 
 
 def duration_distribution(W: Any, p: Any = None) -> np.ndarray:
-    """P(D = d), d = 1..N: the number of synchronous generations (spec §2.6), N <= 10."""
+    """P(D = d), d = 1..N: the number of synchronous generations, N <= 10."""
     return size_duration_distribution(W, p).sum(axis=0)
 
 
 def pattern_probability(W: Any, generations: Sequence[Iterable[int]], p: Any = None) -> float:
-    """P(G_1 = {i}, G_2, ..., G_D) for one ordered list of generations (spec §2.6)."""
+    """P(G_1 = {i}, G_2, ..., G_D) for one ordered list of generations."""
     Wd, pv = _setup(W, p)
     N = Wd.shape[0]
     gens = [sorted(set(int(u) for u in g)) for g in generations]
@@ -276,7 +276,7 @@ def pattern_probability(W: Any, generations: Sequence[Iterable[int]], p: Any = N
 
 def isolated_probability(W: Any, unit: int) -> float:
     """P(J = {i} | i_s = i) = det(M_{i}) / det((I - W)_{-i,-i}): an avalanche started at unit i
-    stays a single spike (spec §2.5). Works for large sparse W (one sparse LU), so it gives the
+    stays a single spike. Works for large sparse W (one sparse LU), so it gives the
     exact P(s = 1) of translation-invariant networks such as the torus."""
     import scipy.sparse as sp
     from scipy.sparse.linalg import splu
@@ -300,7 +300,7 @@ def isolated_probability(W: Any, unit: int) -> float:
 
 
 def in_phase_space(W: Any, u: Any) -> bool | np.ndarray:
-    """Burning test (spec §2.2): u lies in D iff repeatedly deleting units j of S with
+    """Burning test: u lies in D iff repeatedly deleting units j of S with
     u_j >= sum_{k in S} W_jk empties S. Accepts one state (N,) or a batch (M, N)."""
     Wd, _ = _setup(W, None)
     U = np.atleast_2d(np.asarray(u, dtype=np.float64))

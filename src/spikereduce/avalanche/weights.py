@@ -1,6 +1,6 @@
 """Weight-matrix constructors of the EHE avalanche networks (W[i, j]: input to i when j spikes).
 
-Spec avalanche.md §1.1 and §1.4: homogeneous (with/without self-coupling), two populations, ring,
+Homogeneous (with/without self-coupling), two populations, ring,
 line, 2-D torus with Moore neighbourhood k, and networkx graphs normalised to row sum alpha.
 """
 
@@ -136,7 +136,7 @@ def torus_neighbours(l: int, k: int) -> np.ndarray:
 def torus(l: int, k: int, alpha: float, *, sparse: bool = True) -> np.ndarray | sp.csr_array:
     """2-D l x l torus, Moore neighbourhood of radius k without self, weight alpha/((2k+1)^2 - 1).
 
-    Sparse (CSR) by default: N = l^2 is large (spec §1.4 uses l = 50..300).
+    Sparse (CSR) by default: N = l^2 is large.
     """
     alpha = _alpha(alpha)
     nb = torus_neighbours(l, k)

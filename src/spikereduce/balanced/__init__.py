@@ -1,6 +1,8 @@
 """balanced: the balanced E/I network with n^-1/2 coupling and its Gaussian hydrodynamic limit.
 
-Spec balanced.md (MacLaurin & Vilanova, arXiv:2412.17273, reconstructed): network §1, limit §2.
+After MacLaurin & Vilanova, "The hydrodynamic limit of neural networks with balanced excitation
+and inhibition", arXiv:2412.17273; the network and its limit equations are reconstructed from
+the abstract and first principles.
 """
 
 from .fixed_points import FixedPoint, fixed_points

@@ -210,7 +210,7 @@ def run_chunk(xE, xI, fE, fI, code, tab, pE, pI, nu, dt, step0, step1, stride, o
     ``stride`` steps into ``out`` and full states at ``snap_steps``. ``rs`` is the generator
     position (uint64[1], the run's "network" stream), carried between chunks so a chunked run
     equals a one-piece run bit for bit.
-    ``shared`` switches to the negative-control model of spec T9 (one spike train per
+    ``shared`` switches to the negative-control model (one spike train per
     presynaptic neuron seen by all its targets).
     """
     n = xE.shape[0]

@@ -1,6 +1,6 @@
 """Network-to-limit convergence study: replicates over n, RMS errors, fitted log-log slopes.
 
-Spec balanced.md T6 (criteria i-iii, rate n^-1/2) and §2.7 (start-up lag of the common drift).
+Checks the rate n^-1/2 of means, variances and the common drift (which starts with a lag).
 """
 
 from __future__ import annotations

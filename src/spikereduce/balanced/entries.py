@@ -1,6 +1,6 @@
 """CLI entries of the balanced family: run (network, limit, convergence), compare and demo.
 
-Spec balanced.md §1.7 (network), §2.3 (limit), T6 (convergence), T7 (histograms in the demo).
+The demo shows the population histograms of the network against the limit Gaussians.
 """
 
 from __future__ import annotations
@@ -147,7 +147,7 @@ def compare(cfg: RunConfig, opts: dict[str, Any]) -> Comparison:
                               f"{1.36 / np.sqrt(n):.3f}"))
     drift_lim = integrated_drift(lim)
     rows.append(ComparisonRow("integrated drift int c dt (t_max)", float(net["drift"][-1]),
-                              float(drift_lim[-1]), note="gap ~ n^-1/2 (spec T6 iii)"))
+                              float(drift_lim[-1]), note="gap ~ n^-1/2"))
     fig = trajectories_figure(lim, [net], title=f"balanced: network (n = {n}) vs limit")
     return Comparison("balanced", rows, figure=fig, datasets={"network": net, "limit": lim},
                       title=f"balanced: network (n = {n}) vs Gaussian limit")
@@ -168,9 +168,9 @@ def demo(folder: Path) -> list[SummaryRow]:
     save_png(trajectories_figure(lim, [net], title="balanced: network (n = 2000) vs limit"),
              folder / "balanced_trajectories.png")
     rows = [SummaryRow("balanced", "m_I(0) balanced start (set B)", f"{y0[1]:.6f}", "-0.338132",
-                       "spec T2")]
+                       "reference")]
     for key in ("m_E", "m_I", "v_E", "v_I"):
         rows.append(SummaryRow("balanced", f"{key}(4), n = 2000 vs limit",
                                f"{float(net[key][-1]):.4f}", f"{float(lim[key][-1]):.4f}",
-                               "network error ~ n^-1/2 (spec T6)"))
+                               "network error ~ n^-1/2"))
     return rows

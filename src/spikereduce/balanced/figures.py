@@ -1,6 +1,6 @@
 """Figures of the balanced family: trajectories, population histograms, convergence in n.
 
-Spec balanced.md §2.6 (limit vs network), T6 (error vs n with the n^-1/2 guide), T7 (Gaussianity).
+Limit against network, the error against n with an n^-1/2 guide, and Gaussianity.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def histogram_figure(network: xr.Dataset, limit: xr.Dataset, *, bins: int = 60) 
 
 
 def convergence_figure(study: xr.Dataset) -> Figure:
-    """RMS network-limit error against n (log-log) with the n^-1/2 guide (spec T6)."""
+    """RMS network-limit error against n (log-log) with the n^-1/2 guide."""
     ns = study["n"].values
     curves = {f"{_LABELS[k]} (slope {study.attrs[f'slope_{k}']:.2f})":
               (ns, study[f"rms_{k}"].values) for k in STATE}

@@ -1,6 +1,6 @@
 """Stationary states of the balanced limit and their stability on the balanced manifold.
 
-Spec balanced.md §2.8: v* = s*/(2 gamma), c* = gamma_E m_E* - mu_E = gamma_I m_I* - mu_I, G = 0;
+v* = s*/(2 gamma), c* = gamma_E m_E* - mu_E = gamma_I m_I* - mu_I, G = 0;
 eigenvalues of the reduced flow in (m_E - m_I, v_E, v_I) with the means held on the manifold.
 """
 
@@ -50,7 +50,7 @@ class FixedPoint:
 def _mean_for_rate(model: LimitModel, alpha: str, r: float, v: float) -> float:
     """m with F_alpha(m, v) = r (F increases in m)."""
     _, _, lam, beta, h, _ = model.p.population(alpha)
-    if model.sig == "probit":  # closed form of spec §2.8
+    if model.sig == "probit":  # closed form
         return h + ndtri(r / lam) * np.sqrt(1.0 + beta * beta * v) / beta
 
     def g(m):

@@ -1,6 +1,6 @@
 """Gaussian expectations of the sigmoidal intensity and its derivatives.
 
-Spec balanced.md §2.3-2.4: F = E f(m + sqrt(v) Z), dF/dm = E f', dF/dv = E f''/2; closed form
+F = E f(m + sqrt(v) Z), dF/dm = E f', dF/dv = E f''/2; closed form
 for the probit sigmoid, probabilists' Gauss-Hermite quadrature for the logistic one.
 """
 

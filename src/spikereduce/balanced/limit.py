@@ -1,7 +1,8 @@
 """The Gaussian hydrodynamic limit: mean/variance ODEs under the balance constraint.
 
-Spec balanced.md §2.3 (ODEs, multiplier c, Baumgarte and projection forms), §2.7 (projection of
-unbalanced starts), §1.5 (balanced initial condition), H4 (D < 0, else loss of balance).
+The ODEs with the balance multiplier c (Baumgarte-stabilised, or projected onto the balanced
+manifold), the projection of unbalanced starts, the balanced initial condition, and the check
+D < 0 (else the balance is lost).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ class LimitModel:
         return self.wE * FE - self.wI * FI + self.nu
 
     def parts(self, y):
-        """Everything of §2.3 at state y = (m_E, m_I, v_E, v_I): returns a dict of arrays."""
+        """Every term of the limit ODEs at y = (m_E, m_I, v_E, v_I): returns a dict of arrays."""
         mE, mI, vE, vI = y
         (FE, FEm, FEv), (FI, FIm, FIv) = self.rates(mE, mI, vE, vI)
         aE = -self.gE * mE + self.muE
@@ -67,7 +68,7 @@ class LimitModel:
         return rhs
 
     def common_shift(self, mE, mI, vE, vI, *, time: float | None = None) -> float:
-        """delta with G(m_E + delta, m_I + delta) = 0 reached by the fast common mode (§2.7).
+        """delta with G(m_E + delta, m_I + delta) = 0 reached by the fast common mode.
 
         The fast dynamics moves both means together in the direction of sign(G) until G first
         vanishes; that root is the one the network reaches, and it is stable iff D < 0 there.
@@ -137,7 +138,7 @@ def as_state(y0: Any) -> tuple[float, float, float, float]:
 
 def balanced_initial(params: BalancedParams, m_E0: float, v_E0: float,
                      v_I0: float) -> tuple[float, float, float, float]:
-    """Balanced Gaussian start (spec §1.5): m_I(0) solving w_E F_E - w_I F_I + nu = 0.
+    """Balanced Gaussian start: m_I(0) solving w_E F_E - w_I F_I + nu = 0.
 
     Returns (m_E, m_I, v_E, v_I). Raises ParameterError if no m_I in [-50, 50] balances.
     """
@@ -177,14 +178,14 @@ def solve_limit(params: BalancedParams, y0: Any, t_max: float, *,
                 method: str = "multiplier", on_loss_of_balance: str = "raise",
                 baumgarte: float = 50.0, rtol: float = 1e-10, atol: float = 1e-12,
                 n_points: int = 401, max_evaluations: int = 500_000) -> xr.Dataset:
-    """Integrate the limit ODEs of spec §2.3 from the Gaussian start ``y0 = (m_E, m_I, v_E, v_I)``.
+    """Integrate the limit ODEs from the Gaussian start ``y0 = (m_E, m_I, v_E, v_I)``.
 
     ``method="multiplier"``: the 4-ODE system with the balance multiplier c(t), Baumgarte
     stabilised (``baumgarte`` = K, dG/dt = -K G). ``method="projection"``: the means are kept on
     the balanced manifold at every evaluation (common shift solving G = 0, the implicit form of
     the network-wide average); the two are independent and agree to the solver tolerance.
 
-    An unbalanced ``y0`` is projected along the common mode (§2.7) and the shift stored in
+    An unbalanced ``y0`` is projected along the common mode and the shift stored in
     ``attrs["projection_shift"]``; with ``project=False`` it raises ParameterError instead.
     D >= 0 (balance lost) raises NumericalError, or with ``on_loss_of_balance="stop"`` ends the
     run there and records ``attrs["balance_lost_time"]``.

@@ -1,7 +1,7 @@
 """The finite balanced network of 2n neurons simulated by τ-leaping (exact per-edge law).
 
-Spec balanced.md §1.3 (dynamics), §1.5 (Gaussian initial data), §1.7 (algorithm, step rule),
-T9 (shared-spike negative control, ``edges="shared"``).
+Gaussian initial data, one Poisson count per receiver and presynaptic population per step, and
+a shared-spike negative control (``edges="shared"``).
 """
 
 from __future__ import annotations
@@ -48,9 +48,9 @@ def simulate_network(params: BalancedParams, n: int, t_max: float, *, y0: Any,
     ``snapshot_times`` also the states ``x_E``, ``x_I`` at those times.
 
     ``edges="independent"`` is the model (one Poisson process per ordered pair);
-    ``edges="shared"`` is the negative control of spec T9 (each neuron's spikes hit all targets).
+    ``edges="shared"`` is a negative control (each neuron's spikes hit all targets).
     The step rule sqrt(n) |D| dt <= 0.1 is checked at the start (ParameterError on ``dt``).
-    D >= 0 at the start (loss of balance, spec T10) warns by default, raises with
+    D >= 0 at the start (loss of balance) warns by default, raises with
     ``on_loss_of_balance="raise"``, and is recorded in ``attrs["balance_lost"]`` either way.
     """
     params = BalancedParams.check(params)
@@ -145,7 +145,7 @@ def run_arrays(xE: np.ndarray, xI: np.ndarray, code: int, pE: np.ndarray, pI: np
 
     pE, pI = (gamma, mu, lam, beta, h, w). Returns the statistics table (rows every ``stride``
     steps, columns ``_COLUMNS``) and the snapshots of E and I states. Any positive or zero gain is
-    accepted here (beta = 0 gives the constant intensities of spec T5). ``rng_state`` is the
+    accepted here (beta = 0 gives constant intensities). ``rng_state`` is the
     generator position (uint64[1]), advanced in place.
     """
     n = xE.shape[0]

@@ -1,6 +1,6 @@
 """Parameters of the balanced E/I network and of its Gaussian limit.
 
-Spec balanced.md §1.2 (symbols) and §1.6 (set B is the default); §1.4 (non-degeneracy).
+The symbols follow MacLaurin & Vilanova (arXiv:2412.17273); the default is reference set B.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ SIGMOIDS = ("probit", "logistic")
 
 
 class BalancedParams(Params):
-    """Per-population leak, bias, sigmoidal intensity and jump size (spec §1.2).
+    """Per-population leak, bias, sigmoidal intensity and jump size.
 
     Neuron k of population alpha has potentiation x with dx = (-gamma_alpha x + mu_alpha) dt plus
     jumps +w_E/sqrt(n) (E sender) or -w_I/sqrt(n) (I sender) at rate
     f_alpha(x) = lam_alpha * S(beta_alpha (x - h_alpha)); ``nu`` is the common external drive
     (the network receives sqrt(n) nu). Times are in units of the leak time scale (dimensionless);
-    rates are per unit time. Defaults are the spec's main set B.
+    rates are per unit time. Defaults are reference set B.
     """
 
     gamma_E: float = Field(2.0, gt=0, description="leak rate of E potentiation (1/time)")
@@ -43,7 +43,7 @@ class BalancedParams(Params):
     @model_validator(mode="after")
     def _non_degenerate(self) -> BalancedParams:
         # Identical populations give G = nu and D = 0 for every state: the balance multiplier is
-        # undetermined and the limit is not deterministic (spec §1.4, H5).
+        # undetermined and the limit is not deterministic.
         same = all(getattr(self, f"{k}_E") == getattr(self, f"{k}_I")
                    for k in ("gamma", "mu", "lam", "beta", "h", "w"))
         if same:
@@ -61,7 +61,7 @@ class BalancedParams(Params):
                      for k in ("gamma", "mu", "lam", "beta", "h", "w"))
 
 
-# The reference sets of spec §1.6 (ours, not the paper's), all started from m_E(0) = 0,
+# The reference sets (chosen here; the paper's body gives none), all started from m_E(0) = 0,
 # v_E(0) = 0.5, v_I(0) = 0.1 with m_I(0) solved from balance.
 REFERENCE_SETS: dict[str, dict] = {
     "A": dict(gamma_E=1.0, gamma_I=1.0, mu_E=0.5, mu_I=0.0, lam_E=1.0, lam_I=1.0, beta_E=1.0,
@@ -75,7 +75,7 @@ REFERENCE_START = (0.0, 0.5, 0.1)  # (m_E0, v_E0, v_I0)
 
 
 def reference_set(name: str) -> BalancedParams:
-    """Parameter set ``"A"``, ``"B"`` or ``"C"`` of spec §1.6."""
+    """Reference parameter set ``"A"``, ``"B"`` or ``"C"``."""
     if name not in REFERENCE_SETS:
         raise ParameterError("name", name, "one of 'A', 'B', 'C'")
     return BalancedParams(**REFERENCE_SETS[name])

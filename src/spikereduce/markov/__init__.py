@@ -1,7 +1,7 @@
 """markov: the E/I pending-spike network, its Markov approximation and the dsODE reduction.
 
 Chang, Li, Wang, Tao & Xiao (2024/2025), "Minimizing information loss reduces spiking neuronal
-networks to differential equations"; see ``specs/markov.md``.
+networks to differential equations", J. Comput. Phys. 2025 (arXiv:2411.14801).
 """
 
 from .bifurcation import bifurcation

@@ -1,5 +1,5 @@
-"""Compiled time loops of the markov models: the pending-spike SNN (spec §1.3–1.4), the
-Markov-approximated SDE network (spec §2.3, level b) and the dsODE (spec §2.4–2.5), with their
+"""Compiled time loops of the markov models: the pending-spike SNN, the
+Markov-approximated SDE network and the dsODE, with their
 shared draws and records.
 
 Every random number comes from the caller's generator position (spikereduce.rng.generators).
@@ -239,7 +239,7 @@ def external_moments(lam, tau_m):
 @njit(cache=True)
 def sde_chunk(s0, s1, rng, spare, n_e, v, ref, hbar, sig, r_prev, lam, M, Mr, tau_m, tau, p, s,
               tau_r, dt, e0, v_bin, spikes, out_h, refr, vhist, sp_step, sp_id):
-    """Advance the SDE network (spec §2.3, level b) over steps [s0, s1) in place; returns the
+    """Advance the SDE network over steps [s0, s1) in place; returns the
     spikes recorded.
 
     As in the reference, the moments are stepped first (with the previous step's rates) and the
@@ -364,7 +364,7 @@ def dsode_chunk(s0, s1, n, w, refr, hbar, sig, r_prev, lost, n_pop, lam, M, Mr, 
                 a, b = closure(vbar, edges[m], edges[m + 1], _EPS)
                 a *= shrink
                 b *= shrink
-                # inhibitory factor evaluated at the bin mean (closure of §2.4)
+                # inhibitory factor evaluated at the bin mean (the reduction's closure)
                 f = (vbar + Mr) * inv_span
                 mu = (ext_mu + drive_e - f * drive_i) * dt
                 var = (ext_var + var_e + f * f * var_i) * dt

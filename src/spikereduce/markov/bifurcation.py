@@ -1,4 +1,4 @@
-"""The p_EI bifurcation diagram of the paper (markov spec §3.1): beat histograms and rates.
+"""The p_EI bifurcation diagram of the paper: beat histograms and rates.
 
 A plain loop over p_EI with a progress bar; each point is one call of the same functions the run
 entries use (``point_summary``), so a sweep engine can compute points independently.

@@ -1,4 +1,4 @@
-"""The dsODE: bin-transport reduction of the network (markov spec §2.4), 150 state variables.
+"""The dsODE: bin-transport reduction of the network, 150 state variables.
 
 Per population: neurons per voltage bin n_m, their mean voltage (stored as W_m = n_m·V̄_m) and
 the refractory pool R; shared: the 8 pending-spike moments. A fixed-step map at dt (ms).

@@ -1,7 +1,7 @@
 """CLI/sweep entry points of the markov family: run (snn, sde, dsode, bifurcation), demo, compare.
 
 Run entries return the simulation Dataset plus scalar read-outs (nu_E, nu_I, ssi_E, ssi_I,
-mfe_rate, mean_H_*) and the beat histogram, so one p_EI point is one call (spec §2.5, §3.1).
+mfe_rate, mean_H_*) and the beat histogram, so one p_EI point is one call.
 """
 
 from __future__ import annotations
@@ -46,14 +46,14 @@ REFRACTORY = Option("refractory", "code", str, "", "dsODE refractory rule: 'code
 
 
 @register_run("markov", "snn", params=MarkovParams, figure=run_figure, options=NETWORK,
-              description="E/I pending-spike network (spec §1.3-1.4), with rates/SSI/beats")
+              description="E/I pending-spike network, with rates/SSI/beats")
 def run_snn(cfg: RunConfig, opts: dict[str, Any]) -> xr.Dataset:
     return with_summary(simulate_network(MarkovParams(**cfg.params), seed=cfg.seed,
                                          model="snn", **opts))
 
 
 @register_run("markov", "sde", params=MarkovParams, figure=run_figure, options=NETWORK,
-              description="Markov-approximated SDE network (spec §2.3, level b)")
+              description="Markov-approximated SDE network")
 def run_sde(cfg: RunConfig, opts: dict[str, Any]) -> xr.Dataset:
     return with_summary(simulate_network(MarkovParams(**cfg.params), seed=cfg.seed,
                                          model="sde", **opts))
@@ -66,7 +66,7 @@ def run_sde(cfg: RunConfig, opts: dict[str, Any]) -> xr.Dataset:
            "stochastic runs use the config's seed"),
     Option("variance", "reference", str, "", "synaptic input variance: 'reference' "
            "(s^2 Sigma/tau^2) or 'shot' (adds the shot noise s^2 H/tau; not the reference)"),
-), description="dsODE bin-transport reduction (spec §2.4), with rates/SSI/beats")
+), description="dsODE bin-transport reduction, with rates/SSI/beats")
 def run_dsode(cfg: RunConfig, opts: dict[str, Any]) -> xr.Dataset:
     rest = dict(opts)
     mode = rest.pop("finite_size")

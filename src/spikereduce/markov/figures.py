@@ -108,7 +108,7 @@ def bifurcation_figure(bif: xr.Dataset) -> Figure:
 def h_space_figure(datasets: dict[str, xr.Dataset], *, t_start: float = 200.0) -> Figure:
     """Attractor geometry: trajectories in (H̄_EE, H̄_EI) and (H̄_IE, H̄_II) for several results.
 
-    Networks use neuron-averaged pending spikes, the dsODE its moments (spec §2.5).
+    Networks use neuron-averaged pending spikes, the dsODE its moments.
     """
     fig, axes = new_figure(1, 2, figsize=(9.0, 3.8))
     for k, (label, ds) in enumerate(datasets.items()):

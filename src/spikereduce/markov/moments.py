@@ -1,4 +1,4 @@
-"""Moment ODEs of the pending-spike birth–death process (markov spec §2.2).
+"""Moment ODEs of the pending-spike birth–death process.
 
 Per synapse type QQ' (postsynaptic Q): dH/dt = −H/τ + p·r_Q', dΣ/dt = −2Σ/τ + H/τ + p(1−p)·r_Q',
 with r_Q' the presynaptic population's spike count rate (spikes/ms) taken as given.
@@ -33,7 +33,7 @@ def moment_step(hbar, sig, r_e, r_i, tau, p, dt):
 def steady_moments(params: MarkovParams, r_e: float, r_i: float) -> dict[str, tuple[float, float]]:
     """Stationary (H̄, Σ) per synapse type for constant presynaptic rates (spikes/ms).
 
-    H̄ = p·r·τ and Σ = p·r·τ·(2 − p)/2 (spec T4).
+    H̄ = p·r·τ and Σ = p·r·τ·(2 − p)/2.
     """
     r_e = check_real("r_e", r_e, lo=0.0)
     r_i = check_real("r_i", r_i, lo=0.0)

@@ -1,4 +1,4 @@
-"""The E/I pending-spike network (markov spec §1.3–1.4) and the public ``simulate_network``.
+"""The E/I pending-spike network and the public ``simulate_network``.
 
 Continuous voltage, no leak by default, voltage-dependent inhibition, pending spikes born
 Binomial per presynaptic spike and consumed at rate 1/τ, exponential refractory exits.
@@ -23,7 +23,7 @@ from .sde import simulate_sde
 
 
 def fixed_connectivity(params: MarkovParams, rng: np.random.Generator) -> np.ndarray:
-    """Erdős–Rényi matrix conn[post, pre] with probability p_QQ' (self-connections kept, §1.1)."""
+    """Erdős–Rényi matrix conn[post, pre] with probability p_QQ' (self-connections kept)."""
     n_e, n = params.n_e, params.n_e + params.n_i
     post_e = np.arange(n) < n_e
     prob = np.empty((n, n))
@@ -40,8 +40,8 @@ def simulate_network(params: MarkovParams, t_max: float = 1000.0, *, seed: int =
                      progress: bool | None = None) -> xr.Dataset:
     """Simulate the spiking network for ``t_max`` ms.
 
-    ``model="snn"`` is the pending-spike network (spec §1.3–1.4); ``model="sde"`` the
-    Markov-approximated network (spec §2.3, level b; see :mod:`spikereduce.markov.sde`).
+    ``model="snn"`` is the pending-spike network; ``model="sde"`` the
+    Markov-approximated network.
     ``connectivity`` is "annealed" (postsynaptic sets redrawn per spike) or "fixed" (seeded
     Erdős–Rényi); ``external`` is "gaussian" (reference) or "poisson" (exact unit kicks).
     Returns rate_E, rate_I (population spikes/ms per step), H_EE/H_EI/H_IE/H_II (mean pending

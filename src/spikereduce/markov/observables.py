@@ -1,4 +1,4 @@
-"""Read-outs of markov results (spec §2.5): firing rates, SSI, MFE peaks and the Δm beat histogram.
+"""Read-outs of markov results: firing rates, SSI, MFE peaks and the Δm beat histogram.
 
 All take a Dataset from ``simulate_network`` or ``simulate_dsode`` (rate_E/rate_I in population
 spikes/ms per step, ``dt`` and ``n_E``/``n_I`` in attrs).
@@ -115,7 +115,7 @@ def smoothed_rate_e(ds: xr.Dataset, width: float = 1.0) -> np.ndarray:
 
 def mfe_peaks(ds: xr.Dataset, t_start: float = 100.0, *, height: float = 10.0,
               separation: float = 9.0) -> MFEPeaks:
-    """MFE peaks of the 1 ms-smoothed E rate: height ≥ 10 spikes/ms, ≥ 9 ms apart (spec §2.5)."""
+    """MFE peaks of the 1 ms-smoothed E rate: height ≥ 10 spikes/ms, ≥ 9 ms apart."""
     dt, _, _ = _check_ds(ds)
     height = check_real("height", height, lo=0.0)
     separation = check_real("separation", separation, lo=0.0, lo_open=True)
@@ -143,7 +143,7 @@ def summary(ds: xr.Dataset, t_start: float = 200.0) -> dict[str, float]:
 
 
 def default_t_start(t_max: float) -> float:
-    """Transient discarded by default: 200 ms (spec §1.4), or the first fifth of shorter runs."""
+    """Transient discarded by default: 200 ms, or the first fifth of shorter runs."""
     return min(200.0, 0.2 * float(t_max))
 
 

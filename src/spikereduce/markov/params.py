@@ -1,4 +1,4 @@
-"""Parameters of the E/I pending-spike network and its reductions (markov spec §1.5).
+"""Parameters of the E/I pending-spike network and its reductions.
 
 Field names are the reference code's names (``tau_ee``, ``p_ei``, ``s_ii`` ...); voltages are in
 "MIF units" (threshold M = 100), times in ms, rates in spikes per ms.
@@ -19,7 +19,7 @@ SYNAPSES = ("EE", "EI", "IE", "II")
 
 
 class MarkovParams(Params):
-    """The network of spec §1 with the defaults of the paper's code (§1.5).
+    """The E/I pending-spike network with the defaults of the authors' code.
 
     ``p_QQ'`` and ``s_QQ'`` name the postsynaptic population first: ``p_ei`` is the probability
     that an E neuron receives a given I spike, ``s_ei`` the I->E strength at v = M.
@@ -70,7 +70,7 @@ class MarkovParams(Params):
 
     @property
     def reset_bin(self) -> int:
-        """0-based index of the reset bin (0, ΔV] (m0 = 1 − B_min in the spec's 1-based count)."""
+        """0-based index of the reset bin (0, ΔV] (m0 = 1 − B_min in 1-based counting)."""
         return -self.v_bin_min
 
     def tau(self, syn: str) -> float:

@@ -1,4 +1,4 @@
-"""Records and result Datasets of the three markov models (shared layout, spec §2.5), and the
+"""Records and result Datasets of the three markov models (shared layout), and the
 chunked driver that both network models run their compiled loop through."""
 
 from __future__ import annotations

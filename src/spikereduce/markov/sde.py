@@ -1,6 +1,6 @@
-"""The Markov-approximated network (markov spec §2.3, level b): each neuron an SDE.
+"""The Markov-approximated network: each neuron an SDE.
 
-dv = μ_Q(v) dt + σ_Q(v) dW with μ, σ² built from the 8 population moments of §2.2 (variance
+dv = μ_Q(v) dt + σ_Q(v) dW with μ, σ² built from the 8 population moments (variance
 per neuron, not the reference code's E-indexing quirk); threshold, reset and refractory as the SNN.
 """
 

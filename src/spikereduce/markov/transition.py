@@ -1,7 +1,8 @@
 """The dsODE one-step transition kernel: uniform-in-bin voltages plus a Gaussian increment.
 
-Markov spec §2.4: X = U + Z with U ~ Unif[a, b], Z ~ N(μ, σ²); closed forms of F(x) = P(X ≤ x)
-and of the shortfall D(x) = E[(x − X)⁺], from which G(x) = E[X·1{X ≤ x}] = x·F(x) − D(x).
+The dsODE's bin transport: X = U + Z with U ~ Unif[a, b], Z ~ N(μ, σ²); closed forms of
+F(x) = P(X ≤ x) and of the shortfall D(x) = E[(x − X)⁺], from which
+G(x) = E[X·1{X ≤ x}] = x·F(x) − D(x).
 """
 
 from __future__ import annotations
@@ -177,7 +178,7 @@ def transport(a, b, mu, sigma, edges, nm, n_out, w_out):
 
 @njit(cache=True, fastmath={"contract", "arcp", "nsz"})
 def closure(vbar, lo, hi, eps):
-    """Support [a, b] of the uniform inside bin (lo, hi] with mean vbar (spec §2.4 table)."""
+    """Support [a, b] of the uniform inside bin (lo, hi] with mean vbar."""
     if vbar < lo + eps:
         return lo, lo + eps
     if vbar <= 0.5 * (lo + hi):

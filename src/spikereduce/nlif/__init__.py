@@ -1,8 +1,8 @@
 """nlif: noisy LIF particle network with in-step cascades, and its nonlinear Fokker–Planck equation.
 
-Spec nlif §1 (particles), §2 (Fokker–Planck, steady states), §5 (blow-up criteria). Public API as
-in design.md; the step-level objects ``ParticleSystem`` and ``FokkerPlanckStepper`` are what the
-multi-scale solver builds on.
+Particles, the Fokker–Planck equation, steady states and blow-up criteria; the step-level
+objects ``ParticleSystem`` and ``FokkerPlanckStepper`` are what the multi-scale solver builds
+on.
 """
 
 from typing import Any
@@ -32,7 +32,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # The multi-scale solver (spec §3) couples the two solvers above; it is loaded on first use,
+    # The multi-scale solver couples the two solvers above; it is loaded on first use,
     # so a particle or Fokker–Planck run does not import it.
     if name == "simulate_multiscale":
         from .multiscale import simulate_multiscale

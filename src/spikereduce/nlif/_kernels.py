@@ -1,7 +1,7 @@
 """Compiled time loops of the nlif family on plain arrays: the particle step and the FP step.
 
-Particle step: spec nlif §1.3 (Euler–Maruyama, Brownian-bridge crossings, same-step cascade fixed
-point). Fokker–Planck step: spec §2.2 (flux shift, Scharfetter–Gummel implicit step, Thomas solve).
+Particle step (Euler–Maruyama, Brownian-bridge crossings, same-step cascade fixed
+point). Fokker–Planck step (flux shift, Scharfetter–Gummel implicit step, Thomas solve).
 Both kernels take their whole state as arguments and leave it in those arrays, so a caller (the
 public solvers, the multi-scale solver) can stop after any step and continue bitwise identically.
 """
@@ -254,8 +254,8 @@ def particle_steps(v, states, currents, dt, a, b, v_f, v_r, cascade, bridge, int
     n_record  neurons with index < n_record have their spikes written to rec_idx / rec_step
               (global step = step0 + j) while the buffers last; rec_n int64[2] holds the number
               written and an overflow flag.
-    cascade   resolve same-step cascades (spec §1.3 step 3); False: kicks act one step late.
-    bridge    Brownian-bridge crossing correction (spec §1.3 step 2).
+    cascade   resolve same-step cascades; False: kicks act one step late.
+    bridge    Brownian-bridge crossing correction.
     integral_reset  a fired neuron lands at V + b k*/N - (v_f - v_r) instead of exactly v_r.
     k_prev    k* of the step before the first (0 at the start of a run): it sizes the first
               step's cascade candidates (see _CAND_MIN), so a run split into many calls scans
@@ -469,7 +469,7 @@ def fp_steps(p, rate, currents, tau, h, a, b, k_r, z_grid, ez_grid, rate_cap, ra
              bp, bm, cp, dp, snaps, snap_every):
     """Advance the density ``p`` (float64[n], in place) by up to ``currents.size`` steps of tau.
 
-    Semi-implicit Scharfetter–Gummel scheme of spec §2.2 on nodes v_i = v_min + i h, i < n, with
+    Semi-implicit Scharfetter–Gummel scheme on nodes v_i = v_min + i h, i < n, with
     p_n = p(v_f) = 0: the firing flux tau N^m / h moves explicitly from cell n-1 to cell k_r, then
     (I - tau/h D) p^{m+1} = q with Bernoulli fluxes and zero flux at both ends; N^{m+1} =
     a p_{n-1} / h. ``rate`` is N^m of the incoming state, ``currents`` the input of each step.

@@ -1,7 +1,7 @@
 """CLI entries of the nlif family: run (particles, fokker_planck, multiscale), compare, demo.
 
-Spec nlif §4: T4 (particles vs Fokker–Planck at b = 0.5), the b = 3 blow-up / MFE contrast and
-T7 (multi-scale through a burst). Configs give the Gaussian initial data as ``v0`` and ``var``
+Particles against Fokker–Planck at b = 0.5, the b = 3 blow-up against the particles' MFEs, and
+the multi-scale solver through a burst. Configs give the Gaussian initial data as ``v0`` and ``var``
 in [run]; every model declares its [run] options here.
 """
 
@@ -153,7 +153,7 @@ _COMPARE_OPTIONS = {o.name: o.default for o in COMPARE if o not in INITIAL}
 
 def compare_particles_fp(params: NLIFParams, p0: Any, *, seed: int = 0,
                          **options: Any) -> Comparison:
-    """Particles vs Fokker–Planck at the same parameters (spec T4): rates, spikes, L2 error.
+    """Particles vs Fokker–Planck at the same parameters: rates, spikes, L2 error.
 
     Options (defaults in ``_COMPARE_OPTIONS``): particle ``n``, ``dt``, ``bridge``, ``cascade``;
     Fokker–Planck ``h``, ``dt_fp``, ``v_min``; both ``t_max``; ``bin_width`` of the rate traces.
@@ -300,7 +300,7 @@ def demo(folder: Path) -> list[SummaryRow]:
     folder.mkdir(parents=True, exist_ok=True)
     rows: list[SummaryRow] = []
     t0 = time.perf_counter()
-    # b = 0.5: the asynchronous regime where the mean-field equation is exact as n grows (T4).
+    # b = 0.5: the asynchronous regime where the mean-field equation is exact as n grows.
     p_async = NLIFParams(b=0.5)
     cmp = compare_particles_fp(p_async, gaussian_density(0.0, 0.25), seed=1, n=20_000,
                                t_max=3.0, h=0.02, dt_fp=1e-4, bin_width=0.1)
@@ -310,10 +310,10 @@ def demo(folder: Path) -> list[SummaryRow]:
     n_inf = steady_states(p_async)[0]
     rows.append(SummaryRow("nlif", "b=0.5 mean rate on [1.5, 3], particles n=2e4",
                            f"{cmp.rows[0].micro:.4f}", f"{cmp.rows[0].macro:.4f} (Fokker–Planck)",
-                           f"steady state N_inf = {n_inf:.6f} (spec T1: 0.134775)"))
+                           f"steady state N_inf = {n_inf:.6f} (reference: 0.134775)"))
     rows.append(SummaryRow("nlif", "critical coupling b_c", f"{critical_coupling(p_async):.4f}",
-                           "2.101 (spec T1)", "no steady state above b_c"))
-    # b = 3 > b_c from (-1, 0.5): the PDE blows up (T3: t = 3.4177 at h = 0.01) while the
+                           "2.101", "no steady state above b_c"))
+    # b = 3 > b_c from (-1, 0.5): the PDE blows up (t = 3.4177 at h = 0.01) while the
     # particles go through multiple firing events.
     p_sync = NLIFParams(b=3.0)
     p0 = gaussian_density(-1.0, 0.5)
@@ -324,7 +324,7 @@ def demo(folder: Path) -> list[SummaryRow]:
     save_png(fokker_planck_figure(fp), folder / "nlif_density_b3.png")
     save_png(cascade_raster_figure(part), folder / "nlif_cascade_b3.png")
     rows.append(SummaryRow("nlif", "b=3 Fokker–Planck blow-up time (N > 1e3, h=0.02)",
-                           f"{fp.attrs['blowup_time']:.4f}", "3.4189 (spec T3, h = 0.02)"))
+                           f"{fp.attrs['blowup_time']:.4f}", "3.4189"))
     n_mfe = int((part.fired_fraction.values > 0.05).sum())
     rows.append(SummaryRow("nlif", "b=3 particles: largest one-step cascade",
                            f"{part.attrs['largest_cascade_fraction']:.1%} of neurons",
@@ -337,12 +337,13 @@ def demo(folder: Path) -> list[SummaryRow]:
 
 def demo_multiscale(folder: Path, *, n: int = 10_000, t_max: float = 1.0,
                     seed: int = 1) -> list[SummaryRow]:
-    """Spec T7 at reduced size: concentrated start (b = 1.5, v0 = 1.5, var = 0.005).
+    """The multi-scale reference case at reduced size: b = 1.5 from a concentrated start
+    (v0 = 1.5, var = 0.005).
 
     Runs the multi-scale solver and pure particles, writes ``nlif_multiscale.png`` and
     ``nlif_multiscale.nc`` into ``folder`` and returns summary rows. At this size one run of
     each scatters by about 1 % in spikes per neuron (MFE-driven), so a single pair differs by
-    about 1.5 % (sd; up to ~3 %) while the means of 12 seeds agree within 0.7 %; see the T7
+    about 1.5 % (sd; up to ~3 %) while the means of 12 seeds agree within 0.7 %; see the multi-scale
     tests for means at n = 1e5.
     """
     folder = Path(folder)
@@ -366,7 +367,7 @@ def demo_multiscale(folder: Path, *, n: int = 10_000, t_max: float = 1.0,
     sw = ", ".join(f"{d} at {float(x):.3f}" for d, x in
                    zip(ms.switch_direction.values, ms.switch_time.values, strict=True))
     rows.append(SummaryRow("nlif", "multi-scale switches", sw or "none",
-                           "macro->micro 0.015, micro->macro 0.143 (spec T7)"))
+                           "macro->micro 0.015, micro->macro 0.143"))
     rows.append(SummaryRow("nlif", "multi-scale wall time", f"{t_ms:.2f} s",
                            f"{t_ref:.2f} s (particles)",
                            f"n = {n}, t_max = {t_max:g}; the macro cost does not grow with n, "

@@ -1,7 +1,7 @@
 """Figures of the nlif family: rate traces, density heat maps, cascade rasters, micro vs macro,
 the multi-scale run shaded by mode.
 
-Built from spikereduce.plot; spec nlif §4 (T4 rates agree at b = 0.5, blow-up vs MFEs at b = 3).
+Built from spikereduce.plot (rates agree at b = 0.5, blow-up vs MFEs at b = 3).
 """
 
 from __future__ import annotations

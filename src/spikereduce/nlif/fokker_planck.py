@@ -1,6 +1,6 @@
 """The macroscopic NNLIF Fokker–Planck equation, solved by the conservative semi-implicit scheme.
 
-Spec nlif §2.1–2.2 (Hu–Liu–Xie–Zhou scheme: flux shift to v_r, Scharfetter–Gummel implicit step,
+(The scheme of Hu, Liu, Xie & Zhou: flux shift to v_r, Scharfetter–Gummel implicit step,
 rate from the last cell). :class:`FokkerPlanckStepper` is the resumable step-level object that
 :func:`solve_fokker_planck` and the multi-scale solver share.
 """
@@ -42,7 +42,7 @@ def _grid_index(name: str, x: float, v_min: float, h: float) -> int:
 
 
 class FokkerPlanckStepper:
-    """Grid, precomputed Scharfetter–Gummel coefficients and scratch for the §2.2 scheme.
+    """Grid, precomputed Scharfetter–Gummel coefficients and scratch for the scheme.
 
     Nodes ``v[i] = v_min + i h``, i < n (v_f = v_min + n h is the Dirichlet node, p = 0 there,
     not stored); ``k_r`` is the index of v_r. The density ``p`` and rate are plain arrays/floats
@@ -144,7 +144,7 @@ def solve_fokker_planck(params: NLIFParams, p0: Any, t_max: float, *, h: float =
                         dt: float = 1e-4, v_min: float = -4.0, blowup_rate: float | None = None,
                         on_blowup: str = "stop", strict: bool = True,
                         save_every: float = 0.05, progress: bool | None = None) -> xr.Dataset:
-    """Solve the NNLIF Fokker–Planck equation (spec §2) from density ``p0`` up to ``t_max``.
+    """Solve the NNLIF Fokker–Planck equation from density ``p0`` up to ``t_max``.
 
     Grid step ``h`` on [v_min, v_f] (v_r must be a node), time step ``dt`` (positivity needs
     dt a <= h^2: refused with ParameterError; ``strict=False`` runs anyway with a

@@ -1,4 +1,4 @@
-"""Hand-over between a Fokker–Planck density and a particle population (nlif spec §3.3–3.4).
+"""Hand-over between a Fokker–Planck density and a particle population.
 
 Density -> particles by stratified quantiles of the piecewise-linear density; particles -> density
 by a Gaussian-kernel estimate with an odd image about v_f, so that the absorbing condition p(v_f)=0
@@ -87,7 +87,7 @@ def _invert_cdf(x, y, cdf, total, n):
 
 def sample_particles(v: np.ndarray, p: np.ndarray, n: int, rng: np.random.Generator, *,
                      v_f: float) -> np.ndarray:
-    """``n`` particle voltages drawn from the density ``p`` on nodes ``v`` (spec §3.3).
+    """``n`` particle voltages drawn from the density ``p`` on nodes ``v``.
 
     Stratified quantiles (sampling error O(1/n) in every moment instead of O(n^-1/2)), put in a
     random order with ``rng`` so that no neuron index is tied to a voltage rank.
@@ -97,7 +97,7 @@ def sample_particles(v: np.ndarray, p: np.ndarray, n: int, rng: np.random.Genera
 
 
 def silverman_bandwidth(voltages: np.ndarray, h: float) -> float:
-    """Kernel width max(2h, 1.06 sd(V) n^(-1/5)) of spec §3.2 (same units as V)."""
+    """Kernel width max(2h, 1.06 sd(V) n^(-1/5)) (same units as V)."""
     h = check_positive("h", h)
     vv = np.asarray(voltages, float)
     return _silverman(float(np.std(vv)) if vv.size >= 2 else 0.0, vv.size, h)
@@ -109,7 +109,7 @@ def _silverman(sd: float, n: int, h: float) -> float:
 
 def reconstruct_density(voltages: np.ndarray, v: np.ndarray, *, v_f: float,
                         bw: float | None = None) -> np.ndarray:
-    """Density on the uniform macro nodes ``v`` estimated from particle ``voltages`` (spec §3.4).
+    """Density on the uniform macro nodes ``v`` estimated from particle ``voltages``.
 
     Particles are binned on cells of width h/4 and smoothed with a Gaussian of width ``bw``
     (default: :func:`silverman_bandwidth`) minus its odd image about v_f, so p(v_f) = 0. The result
@@ -130,7 +130,7 @@ def check_bandwidth(bw: float, span: float) -> float:
 
 
 class KernelEstimator:
-    """The §3.4 reconstruction on the fixed nodes ``v`` (uniform, a whole number of cells below
+    """The density reconstruction on the fixed nodes ``v`` (uniform, a whole number of cells below
     v_f), checked once and reused: the multi-scale solver calls :meth:`density` at every density
     snapshot of a micro phase. :func:`reconstruct_density` is the one-call form."""
 

@@ -1,6 +1,6 @@
 """Initial data p0 for both nlif solvers: Gaussian densities, and how any p0 is read.
 
-Spec nlif §1.4 (Gaussian initial data truncated to (-inf, v_f] and normalized). A ``p0`` is one of
+(Gaussian initial data truncated to (-inf, v_f] and normalized). A ``p0`` is one of
   * a density object such as :func:`gaussian_density` (callable v -> p, with exact sampling),
   * any callable v -> p(v) >= 0 (normalized on the grid / tabulated for sampling),
   * a pair (v_nodes, p_values): a density tabulated at increasing nodes, read by linear
@@ -73,7 +73,7 @@ class GaussianDensity:
 
 
 def gaussian_density(v0: float, var: float) -> GaussianDensity:
-    """Initial density proportional to exp(-(v - v0)^2 / (2 var)) on (-inf, v_f] (spec §1.4)."""
+    """Initial density proportional to exp(-(v - v0)^2 / (2 var)) on (-inf, v_f]."""
     return GaussianDensity(check_real("v0", v0), check_positive("var", var))
 
 

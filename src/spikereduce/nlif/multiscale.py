@@ -38,32 +38,32 @@ from .switching import (
     run_switching,
 )
 
-#: Micro step used when the input does not demand a smaller one (spec §3.2 table).
+#: Micro step used when the input does not demand a smaller one.
 DT_MICRO_DEFAULT = 1e-3
-#: n_up may use at most this fraction of the discrete rate cap a/h^2 of the macro grid (§2.2).
+#: n_up may use at most this fraction of the discrete rate cap a/h^2 of the macro grid.
 CAP_FRACTION = 0.1
-#: Minimum ratio n_up / n_down (hysteresis, §3.2: equal thresholds chatter).
+#: Minimum ratio n_up / n_down (hysteresis: equal thresholds chatter).
 HYSTERESIS = 5.0
-#: Micro steps per pulse: a pulse shorter than ~20 steps is smeared into too few cascades (T8).
+#: Micro steps per pulse: a pulse shorter than ~20 steps is smeared into too few cascades.
 STEPS_PER_PULSE = 20
 
 
 def default_macro_step(params: NLIFParams, h: float) -> float:
     """Default Fokker–Planck step of the multi-scale solver on grid ``h``: h^2 min(1, 1/a).
 
-    That is the spec's 1e-4 at h = 0.01 and a = 1, the largest step that keeps the density
-    non-negative (dt a <= h^2, spec §2.2), scaled with h^2 like the scheme's error, and never
+    That is 1e-4 at h = 0.01 and a = 1, the largest step that keeps the density
+    non-negative (dt a <= h^2), scaled with h^2 like the scheme's error, and never
     beyond that positivity bound when a > 1.
     """
     return h * h * min(1.0, 1.0 / params.a)
 
 
 def max_micro_step(params: NLIFParams) -> float:
-    """Largest micro step that resolves the input of ``params`` (spec §1.4 and T8).
+    """Largest micro step that resolves the input of ``params``.
 
     The input's displacement per step |I| dt must not exceed the noise increment sqrt(2 a dt),
     i.e. dt <= 2a / max|I|^2, and a pulse must span at least 20 steps; the result is capped at the
-    default 1e-3. (A pulse of 100 for 0.01 gives 2e-4, the step T8 needed.)
+    default 1e-3. (A pulse of 100 for 0.01 gives 2e-4, the step such a pulse needs.)
     """
     c = params.current
     if isinstance(c, Pulse):
@@ -95,7 +95,7 @@ def _check_settings(params: NLIFParams, n: int, t_max: float, h: float, dt_macro
         check_positive("dt_macro", dt_macro)
     v_min = check_real("v_min", v_min, hi=params.v_r, hi_open=True)
     if dt_macro * params.a > h * h * (1 + 1e-12):
-        # Positivity of the macro scheme (spec §2.2, §5.6): a negative density cannot be sampled.
+        # Positivity of the macro scheme: a negative density cannot be sampled.
         raise ParameterError("dt_macro", dt_macro, f"<= h^2/a = {h * h / params.a:g}")
     bound = max_micro_step(params)
     given_micro = dt_micro is not None
@@ -171,7 +171,7 @@ def simulate_multiscale(params: NLIFParams, n: int, t_max: float, *, p0: Any, se
     until, after at least ``window``, the windowed rate is below ``n_down`` and no step fired
     more than ``f_sync`` of the neurons; then reconstruct the density (kernel width ``bw``, default
     max(2h, Silverman)) and hand the windowed rate back to the macro solver. ``force_micro =
-    (t_on, t_off)`` forces a micro phase (round-trip test T6). All times in membrane time
+    (t_on, t_off)`` forces a micro phase (a round trip). All times in membrane time
     constants; rates in spikes per neuron per unit time.
 
     The default macro grid h = 0.025 is the fast configuration: against h = 0.01 it has 2.5x

@@ -1,6 +1,6 @@
 """Observables of nlif results: firing rates on a common grid for every solver.
 
-Spec nlif §4: T4 compares particle and Fokker–Planck rates in bins of equal width.
+Particle and Fokker–Planck rates are compared in bins of equal width.
 """
 
 from __future__ import annotations

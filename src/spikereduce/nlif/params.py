@@ -1,6 +1,7 @@
 """Parameters of the noisy LIF network and its Fokker–Planck equation, with the input current I(t).
 
-Spec nlif §1.1 (dV = (-V + I(t)) dt + sqrt(2a) dW + b dPhi_N), §1.4 defaults, §2.1 PDE.
+dV = (-V + I(t)) dt + sqrt(2a) dW + b dPhi_N (Du, Xie & Zhou, arXiv:2305.05915, and the
+Fokker–Planck equation of Hu, Liu, Xie & Zhou).
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from ..params import Params, check_positive, check_real
 
 
 class _Positional:
-    """Lets a parameter model also take its main fields positionally, as design.md writes them
-    (``NLIFParams(0.5)``, ``Pulse(100.0, 1.0, 1.01)``)."""
+    """Lets a parameter model also take its main fields positionally, as the API reference
+    writes them (``NLIFParams(0.5)``, ``Pulse(100.0, 1.0, 1.01)``)."""
 
     _positional: ClassVar[tuple[str, ...]] = ()
 

@@ -1,6 +1,6 @@
 """The microscopic NLIF network: N noisy LIF neurons with all-to-all kicks b/N and cascades.
 
-Spec nlif §1.1–1.3. :class:`ParticleSystem` is the resumable step-level object (voltages and
+:class:`ParticleSystem` is the resumable step-level object (voltages and
 random state in, out) that the public :func:`simulate_particles` and the multi-scale solver use.
 """
 
@@ -151,11 +151,11 @@ def simulate_particles(params: NLIFParams, n: int, t_max: float, *, p0: Any, dt:
                        seed: int, cascade: bool = True, bridge: bool = True,
                        reset: str = "exact", n_record: int = 0, snapshot_every: float | None = None,
                        threads: bool = False, progress: bool | None = None) -> xr.Dataset:
-    """Simulate the NLIF particle network of spec §1 with ``n`` neurons up to ``t_max``.
+    """Simulate the NLIF particle network with ``n`` neurons up to ``t_max``.
 
     ``p0``: initial law (gaussian_density, a callable density, or an array of n voltages).
     ``dt``: Euler–Maruyama step (time units of tau_m). ``cascade``: resolve same-step cascades
-    (spec §1.3); ``bridge``: Brownian-bridge crossing correction; ``reset``: "exact" (to v_r) or
+   ; ``bridge``: Brownian-bridge crossing correction; ``reset``: "exact" (to v_r) or
     "integral" (V + b k*/N - (v_f - v_r)); ``n_record``: record the spikes of neurons
     0..n_record-1; ``snapshot_every``: store all voltages every this much time; ``threads``: run
     the neuron blocks of each step on numba's threads (same output; see :class:`ParticleSystem`).

@@ -1,7 +1,7 @@
 """Steady states of the NNLIF equation, the saddle-node coupling b_c, and the CCP blow-up test.
 
-Spec nlif §2.1 (N Psi(N) = 1 and the stationary density), §4.2 T1, §5.1 (blow-up certificate),
-§5.3 (0, 1 or 2 steady states for b > 0).
+N Psi(N) = 1 and the stationary density, the blow-up certificate,
+0, 1 or 2 steady states for b > 0.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def _psi_tilde(m: np.ndarray | float, params: NLIFParams) -> np.ndarray:
     With the order of integration swapped and u = (w - m)/sqrt(a), Psi = sqrt(pi/2) times the
     integral of erfcx(-u/sqrt 2) over [(v_r - m)/sqrt a, (v_f - m)/sqrt a]; erfcx keeps the
     e^{u^2/2} Phi(u) integrand free of overflow. Gauss–Legendre with 96 nodes on an interval of
-    length (v_f - v_r)/sqrt(a) (smooth integrand) is exact to round-off for the spec's values.
+    length (v_f - v_r)/sqrt(a) (smooth integrand) is exact to round-off for the default values.
     """
     from scipy.special import erfcx  # deferred: scipy.special costs ~0.1 s to import
 
@@ -52,7 +52,7 @@ def _psi_tilde(m: np.ndarray | float, params: NLIFParams) -> np.ndarray:
 
 
 def psi(rate: Any, params: NLIFParams) -> np.ndarray:
-    """Psi(N) of spec §2.1 (so steady rates solve N Psi(N) = 1) for a constant input."""
+    """Psi(N) (so steady rates solve N Psi(N) = 1) for a constant input."""
     return _psi_tilde(params.b * np.asarray(rate, float) + _constant_current(params), params)
 
 
@@ -118,7 +118,7 @@ def steady_states(params: NLIFParams) -> list[float]:
 
 
 def stationary_density(params: NLIFParams, rate: float, v: Any) -> np.ndarray:
-    """p_inf(v) of spec §2.1 for the steady rate ``rate`` (zero above v_f)."""
+    """The stationary density p_inf(v) for the steady rate ``rate`` (zero above v_f)."""
     _constant_current(params)
     rate = check_positive("rate", rate)
     v = np.asarray(v, dtype=float)
@@ -133,7 +133,7 @@ def stationary_density(params: NLIFParams, rate: float, v: Any) -> np.ndarray:
 
 
 def critical_coupling(params: NLIFParams) -> float:
-    """The saddle-node coupling b_c: no steady state exists for b > b_c (spec §4.2 T1).
+    """The saddle-node coupling b_c: no steady state exists for b > b_c.
 
     With m = b N + I, N Psi(N) = 1 reads (m - I) Psi~(m) = b, so b_c = max over m > I of
     (m - I) Psi~(m), independent of ``params.b``; the other fields (a, v_f, v_r, I) matter.
@@ -156,7 +156,7 @@ def critical_coupling(params: NLIFParams) -> float:
 
 @dataclass(frozen=True)
 class BlowupCertificate:
-    """Result of the CCP criterion (spec §5.1): blow-up is certified if ``certified``.
+    """Result of the CCP criterion: blow-up is certified if ``certified``.
 
     ``mu``: the smallest scanned mu > max(v_f, 0)/a at which b mu E[e^{mu (V - v_f)}] >= 1
     (refined to the crossing), ``value`` that left-hand side at ``mu``; ``best_mu``/``best_value``
@@ -194,7 +194,7 @@ def _exp_moment_fn(p0: Any, v_f: float):
 
 def blowup_certificate(params: NLIFParams, p0: Any, *, mu_max: float | None = None,
                        n_mu: int = 4000) -> BlowupCertificate:
-    """The CCP sufficient condition for finite-time blow-up (spec §5.1).
+    """The CCP sufficient condition for finite-time blow-up.
 
     Requires I = 0 and b > 0; certifies blow-up when some mu > max(v_f, 0)/a satisfies
     b mu int e^{mu v} p0(v) dv >= e^{mu v_f}. mu is scanned on a log grid up to ``mu_max``
@@ -241,12 +241,12 @@ def blowup_certificate(params: NLIFParams, p0: Any, *, mu_max: float | None = No
 
 @dataclass(frozen=True)
 class SynchronousJump:
-    """Mean-field size of a synchronous event for a voltage law (spec §5.4).
+    """Mean-field size of a synchronous event for a voltage law.
 
     ``fraction`` is Lambda = inf{lambda > 0 : nu((v_f - b lambda, v_f]) < lambda}, the fraction
     of neurons that fire together (0 for a classical solution). ``margin`` is
     max over lambda in (0, 1] of nu((v_f - b lambda, v_f]) - lambda: it approaches 0 from below
-    as the law nears a jump (spec §5.6), and is >= 0 when one happens.
+    as the law nears a jump, and is >= 0 when one happens.
     """
 
     fraction: float
@@ -255,7 +255,7 @@ class SynchronousJump:
 
 def synchronous_jump(params: NLIFParams, v: Any, p: Any, *, n_lambda: int = 20_001
                      ) -> SynchronousJump:
-    """Lambda and the jump margin of spec §5.4 for the density ``p`` at nodes ``v`` (<= v_f).
+    """Lambda and the jump margin for the density ``p`` at nodes ``v`` (<= v_f).
 
     The law is the piecewise-linear interpolant of (v, p), with p(v_f) = 0 appended when v stops
     short of v_f, normalized to mass 1; lambda is scanned on a uniform grid of (0, 1].
