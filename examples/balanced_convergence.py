@@ -47,7 +47,7 @@ def main() -> None:
               + " ".join(f"{v:.4f}" for v in row)
               + (" | " + " ".join(f"{v:.4f}" for v in spec) if spec else ""))
     print("slopes: " + ", ".join(f"{k} {study.attrs[f'slope_{k}']:.2f}" for k in KEYS)
-          + f"; pooled {study.attrs['slope_pooled']:.2f} (spec -0.46, -0.48, -0.53, -0.57; "
+          + f"; pooled {study.attrs['slope_pooled']:.2f} (reference -0.46, -0.48, -0.53, -0.57; "
           "pooled -0.49)")
     gap = np.abs(study["drift"].mean("replicate") - study["limit_drift"]).sel(time=[0.5, 1, 2])
     print("integrated-drift gap at t = 0.5, 1, 2:")

@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -243,3 +244,36 @@ def test_version_flag_prints_the_version(capsys):
 
     assert main(["--version"]) == 0
     assert capsys.readouterr().out.strip() == f"spikereduce {__version__}"
+
+
+def test_examples_lists_and_copies_the_shipped_configs_without_overwriting(tmp_path, capsys):
+    assert main(["examples"]) == 0
+    listing = capsys.readouterr().out
+    assert "markov_snn.toml" in listing and "nlif/time_dilated" in listing
+    target = tmp_path / "cfg"
+    assert main(["examples", "--copy", str(target)]) == 0
+    shipped = sorted(p.name for p in (Path(__file__).parents[1] / "src" / "spikereduce"
+                                      / "configs").glob("*.toml"))
+    assert sorted(p.name for p in target.glob("*.toml")) == shipped
+    (target / "markov_snn.toml").write_text("# mine\n")
+    assert main(["examples", "--copy", str(target)]) == 0
+    assert (target / "markov_snn.toml").read_text() == "# mine\n"  # a user's file is kept
+    assert "kept 16 existing" in capsys.readouterr().out.replace("\n", " ")
+    assert main(["run", str(target / "markov_dsode.toml"), "-o", str(tmp_path / "d.nc"),
+                 "--set", "run.t_max=50"]) == 0
+
+
+def test_tables_are_markdown_when_piped_and_boxes_on_a_terminal(monkeypatch, capsys):
+    import io
+
+    from rich.console import Console
+
+    import spikereduce.cli as cli
+
+    assert main(["models", "nlif/particles"]) == 0  # captured: not a terminal
+    text = capsys.readouterr().out
+    assert "| option | default | unit | meaning |" in text and "| n | 100000 | neurons |" in text
+    buf = io.StringIO()
+    monkeypatch.setattr(cli, "out", Console(file=buf, force_terminal=True, width=100))
+    assert main(["models", "nlif/particles"]) == 0
+    assert "┃ option" in buf.getvalue() and "| option |" not in buf.getvalue()

@@ -2,6 +2,7 @@
 
 import json
 import os
+import stat
 import subprocess
 import sys
 import textwrap
@@ -297,3 +298,18 @@ def test_a_real_full_filesystem_fails_cleanly(small_filesystem, suffix, precheck
         save(big, target)
     assert load(target).sizes["time"] == 10
     assert sorted(p.name for p in small_filesystem.iterdir()) == [target.name]
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027])
+def test_written_files_get_ordinary_permissions(tmp_path, umask):
+    from spikereduce.io import atomic_write_bytes
+
+    old = os.umask(umask)
+    try:
+        path = atomic_write_bytes(tmp_path / "a.png", b"x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
+    path.chmod(0o640)  # a replaced file keeps its mode
+    atomic_write_bytes(path, b"y")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640 and path.read_bytes() == b"y"

@@ -37,7 +37,26 @@ def _root(version: Annotated[bool, typer.Option(
         "--version", callback=_print_version, is_eager=True,
         help="print the version and exit")] = False) -> None:
     """Finite spiking networks side by side with the equations they reduce to."""
-out = Console(highlight=False)
+# soft wrap: long lines (paths) are left to the terminal, never broken inside a word
+out = Console(highlight=False, soft_wrap=True)
+
+
+def _show(table: Table) -> None:
+    """A table on the terminal; Markdown when the output is piped or redirected, so that no cell
+    is wrapped or cut and the result pastes into a report."""
+    if out.is_terminal:
+        out.print(table)
+        return
+    cols = table.columns
+    heads = [str(c.header) for c in cols] if table.show_header else [""] * len(cols)
+    cells = [[str(x) for x in c._cells] for c in cols]
+    lines = [f"**{table.title}**", ""] if table.title else []
+    lines.append("| " + " | ".join(heads) + " |")
+    lines.append("|" + "|".join("---" for _ in cols) + "|")
+    for row in zip(*cells, strict=True):
+        lines.append("| " + " | ".join(v.replace("|", "\\|").replace("\n", " ")
+                                       for v in row) + " |")
+    print("\n".join(lines), flush=True)
 
 
 def _overrides(settings: list[str] | None) -> dict[str, object]:
@@ -100,7 +119,7 @@ def info() -> None:
         table.add_row(f"model {entry.family}/{entry.model}", entry.description)
     if not registry.families():
         table.add_row("families", "none registered")
-    out.print(table)
+    _show(table)
 
 
 @app.command()
@@ -127,7 +146,7 @@ def models(name: Annotated[str | None, typer.Argument(
             table.add_column(column)
         for o in entry.options:
             table.add_row(o.name, o.default_text, o.unit, o.doc)
-        out.print(table)
+        _show(table)
 
 
 @app.command()
@@ -185,6 +204,44 @@ def demo(folder: Annotated[Path, typer.Option("--out", "-o", help="output folder
     _write_summary(folder, rows)
 
 
+@app.command()
+def examples(copy: Annotated[Path | None, typer.Option(
+                 "--copy", help="copy the shipped configs into this folder (existing files "
+                 "are kept)")] = None) -> None:
+    """List the example configs shipped with spikereduce (one per model), or copy them."""
+    import tomllib
+    from importlib.resources import files
+
+    from .io import atomic_write_bytes
+
+    shipped = sorted((p for p in files("spikereduce").joinpath("configs").iterdir()
+                      if p.name.endswith(".toml")), key=lambda p: p.name)
+    if copy is None:
+        table = Table(title="example configs (spikereduce examples --copy DIR)")
+        for col in ("config", "family/model", "description"):
+            table.add_column(col)
+        for p in shipped:
+            cfg = tomllib.loads(p.read_text())
+            table.add_row(p.name, f"{cfg.get('family')}/{cfg.get('model')}",
+                          str(cfg.get("description", "")))
+        _show(table)
+        return
+    if copy.exists() and not copy.is_dir():
+        raise ConfigError(f"--copy {str(copy)!r} is a file, not a folder")
+    copy.mkdir(parents=True, exist_ok=True)
+    written, kept = 0, []
+    for p in shipped:
+        target = copy / p.name
+        if target.exists():
+            kept.append(p.name)
+            continue
+        atomic_write_bytes(target, p.read_bytes())
+        written += 1
+    out.print(f"{written} config(s) copied into {copy}/"
+              + (f"; kept {len(kept)} existing file(s): {', '.join(kept)}" if kept else ""))
+    out.print(f"run one with: spikereduce run {copy / 'markov_snn.toml'} -o snn.nc")
+
+
 def _write_summary(folder: Path, rows: list[registry.SummaryRow]) -> None:
     from .io import atomic_write_bytes
 
@@ -195,7 +252,7 @@ def _write_summary(folder: Path, rows: list[registry.SummaryRow]) -> None:
     for r in rows:
         table.add_row(r.family, r.quantity, r.value, r.reference, r.note)
         lines.append(f"| {r.family} | {r.quantity} | {r.value} | {r.reference} | {r.note} |")
-    out.print(table)
+    _show(table)
     atomic_write_bytes(folder / "summary.md", ("\n".join(lines) + "\n").encode())
     out.print(f"summary -> {folder / 'summary.md'}")
 
@@ -231,7 +288,7 @@ def compare(config: Annotated[Path, typer.Argument(help="TOML config of the fami
         table.add_column(col, justify="right" if col in ("micro", "macro", "error") else "left")
     for cells in result.table_rows():
         table.add_row(*cells)
-    out.print(table)
+    _show(table)
     folder.mkdir(parents=True, exist_ok=True)
     stem = f"{cfg.family}_compare"
     atomic_write_bytes(folder / f"{stem}.md", result.to_markdown().encode())

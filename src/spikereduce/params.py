@@ -7,6 +7,7 @@ value and the admissible range. Plain function arguments are checked with the ``
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import os
@@ -66,6 +67,22 @@ class Params(BaseModel):
     # rather than coerced); an integer is still a valid float.
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False,
                               validate_default=True, strict=True)
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        """Append the fields (default and meaning with units) to the class docstring, so that
+        ``help()`` and the API reference list them."""
+        super().__pydantic_init_subclass__(**kwargs)
+        rows = []
+        for name, info in cls.model_fields.items():
+            if info.is_required():
+                default = "required"
+            else:
+                default = f"default {info.get_default(call_default_factory=True)!r}"
+            rows.append(f"* ``{name}`` ({default}): {info.description or ''}".rstrip(": "))
+        if rows:
+            head = inspect.cleandoc(cls.__doc__ or "")
+            cls.__doc__ = (head + "\n\n" if head else "") + "Fields:\n\n" + "\n".join(rows) + "\n"
 
     @classmethod
     def check(cls, value: Any, field: str = "params") -> Self:

@@ -1,4 +1,4 @@
-"""Compiled event simulation of the EHE avalanche network (spec avalanche.md §1.2, §2.1, §2.8).
+"""Compiled event simulation of the EHE avalanche network.
 
 Plain-array numba kernels: synchronous-generation cascades on dense W^T rows or on sparse
 out-neighbour lists (CSR of W^T), the drive loop, relaxation onto the phase space D, the

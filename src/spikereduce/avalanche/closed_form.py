@@ -1,4 +1,4 @@
-"""Closed-form avalanche size distributions of structured EHE networks (spec avalanche.md §2.7).
+"""Closed-form avalanche size distributions of structured EHE networks.
 
 Homogeneous with and without self-coupling, two coupled populations, ring and line, all in log
 space (gammaln, log1p, logaddexp) so that large N and alpha -> 1 stay finite; and the FFT mean
@@ -112,7 +112,7 @@ def _log_diff_pow(a: float, m: np.ndarray) -> np.ndarray:
 
 
 def ring(N: int, alpha: float) -> np.ndarray:
-    """P(s), s = 1..N, of the N-cycle with neighbour weights alpha/2 (spec §2.7(d))."""
+    """P(s), s = 1..N, of the N-cycle with neighbour weights alpha/2."""
     N = check_count("N", N, lo=3, bytes_per_item=_BYTES_PER_SIZE)
     alpha = check_real("alpha", alpha, lo=0.0, lo_open=True, hi=1.0, hi_open=True)
     a = np.sqrt(1.0 - alpha * alpha)
@@ -127,7 +127,7 @@ def ring(N: int, alpha: float) -> np.ndarray:
 
 
 def line(N: int, alpha: float) -> np.ndarray:
-    """P(s), s = 1..N, of the ring with one edge removed, weights alpha/2 (spec §2.7(e)).
+    """P(s), s = 1..N, of the ring with one edge removed, weights alpha/2.
 
     The sum costs O(N^2): N is limited to 20 000 (about 10 s)."""
     N = check_int("N", N, lo=2, hi=20_000)
@@ -152,8 +152,8 @@ def line(N: int, alpha: float) -> np.ndarray:
 
 def torus_mean_size(l: int, k: int, alpha: float) -> float:
     """Mean avalanche size of the l x l torus with Moore radius k (uniform drive), by FFT:
-    <s> = [1/(1 - alpha)] / [(1/N) sum_q 1/lambda_q], lambda_q the eigenvalues of I - W
-   , O(N log N)."""
+    <s> = [1/(1 - alpha)] / [(1/N) sum_q 1/lambda_q], lambda_q the eigenvalues of I - W,
+    O(N log N)."""
     alpha = check_real("alpha", alpha, lo=0.0, hi=1.0, hi_open=True)
     nb = torus_neighbours(l, k)
     c = alpha / nb.shape[1]

@@ -1,4 +1,4 @@
-"""Exact i.i.d. avalanche samplers (spec avalanche.md §2.8): no burn-in, no autocorrelation.
+"""Exact i.i.d. avalanche samplers: no burn-in, no autocorrelation.
 
 The torus sampler draws the pre-drive state from the stationary law by relaxing a uniform torus
 point; the rejection sampler draws the start unit from its exact law and the other potentials

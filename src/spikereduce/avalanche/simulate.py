@@ -1,4 +1,4 @@
-"""Event simulation of the EHE avalanche network with arbitrary weights (spec avalanche.md §1.2).
+"""Event simulation of the EHE avalanche network with arbitrary weights.
 
 ``simulate`` validates W, p and delta (conditions A1-A2), warns about resonant constant
 amplitudes, starts from the exact stationary law and runs the compiled
@@ -145,8 +145,8 @@ def _csr_out(Wm: np.ndarray | sp.csr_array) -> tuple[np.ndarray, np.ndarray, np.
 
 
 def stationary_state(W: Any, rng: np.random.Generator) -> np.ndarray:
-    """A state drawn from the stationary law (uniform on D): Relax((I - W) x + W1), x ~ U[0,1)^N
-   , so no burn-in is needed."""
+    """A state drawn from the stationary law (uniform on D): Relax((I - W) x + W1), x ~ U[0,1)^N,
+    so no burn-in is needed."""
     Wm = as_weights(W)
     N = Wm.shape[0]
     x = rng.random(N)

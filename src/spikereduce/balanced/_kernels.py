@@ -1,4 +1,4 @@
-"""Compiled τ-leaping time loop of the balanced network (spec balanced.md §1.7).
+"""Compiled τ-leaping time loop of the balanced network.
 
 Per step and per receiver, one independent Poisson count per presynaptic population (the sum of
 the per-edge counts), self-edges excluded by exact binomial thinning; exact exponential decay.

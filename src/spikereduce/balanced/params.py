@@ -37,7 +37,9 @@ class BalancedParams(Params):
     h_I: float = Field(0.0, description="threshold of the I sigmoid")
     w_E: float = Field(1.0, gt=0, description="E jump size (times n^-1/2)")
     w_I: float = Field(1.0, gt=0, description="I jump size (times n^-1/2)")
-    sigmoid: Literal["probit", "logistic"] = "probit"
+    sigmoid: Literal["probit", "logistic"] = Field(
+        "probit", description="shape S of the intensity lambda S(beta (x - h)): the normal "
+        "distribution function or the logistic function")
     nu: float = Field(0.0, description="common external drive (times sqrt(n))")
 
     @model_validator(mode="after")

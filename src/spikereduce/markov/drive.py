@@ -1,12 +1,14 @@
 """Time-varying external drive for every markov model: the kick rate λ(t) per step.
 
 A drive is one of:
-  * None: the constant rate ``params.lam``;
-  * a callable t -> λ(t) (t in ms, λ in kicks per ms), evaluated at the start of each step;
-  * an array of one rate per step;
-  * a table (as in a config): ``{kind = "pulse", amplitude = A, start = t0, stop = t1}`` adds A to
-    ``params.lam`` on [t0, t1); ``{kind = "periodic", amplitude = A, period = T}`` adds
-    A sin(2π t / T).
+
+* None: the constant rate ``params.lam``;
+* a callable t -> λ(t) (t in ms, λ in kicks per ms), evaluated at the start of each step;
+* an array of one rate per step;
+* a table (as in a config): ``{kind = "pulse", amplitude = A, start = t0, stop = t1}`` adds A to
+  ``params.lam`` on [t0, t1); ``{kind = "periodic", amplitude = A, period = T}`` adds
+  A sin(2π t / T).
+
 Rates must be finite and non-negative.
 """
 

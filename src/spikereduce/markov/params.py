@@ -37,10 +37,14 @@ class MarkovParams(Params):
     tau_i: float = Field(4.5, gt=0, description="I->E and I->I pending-spike lifetime (ms)")
     tau_r: float = Field(4.0, ge=0, description="mean refractory time (ms, exponential)")
     tau_m: float = Field(0.0, ge=0, description="membrane leak time (ms); 0 = no leak")
-    p_ee: float = Field(0.8, ge=0, le=1)
-    p_ei: float = Field(0.8, ge=0, le=1)
-    p_ie: float = Field(0.8, ge=0, le=1)
-    p_ii: float = Field(0.8, ge=0, le=1)
+    p_ee: float = Field(0.8, ge=0, le=1, description="probability that an E neuron receives a "
+                        "given E spike (annealed)")
+    p_ei: float = Field(0.8, ge=0, le=1, description="probability that an E neuron receives a "
+                        "given I spike")
+    p_ie: float = Field(0.8, ge=0, le=1, description="probability that an I neuron receives a "
+                        "given E spike")
+    p_ii: float = Field(0.8, ge=0, le=1, description="probability that an I neuron receives a "
+                        "given I spike")
     s_ee: float = Field(0.95, ge=0, description="E->E strength (voltage units per spike)")
     s_ei: float = Field(2.71, ge=0, description="I->E strength at v = M")
     s_ie: float = Field(1.25, ge=0, description="E->I strength")

@@ -38,10 +38,10 @@ class Pulse(_Positional, Params):
 
     _positional = ("amplitude", "start", "stop", "offset")
     kind: Literal["pulse"] = "pulse"
-    amplitude: float
-    start: float = Field(ge=0)
-    stop: float
-    offset: float = 0.0
+    amplitude: float = Field(description="input added on [start, stop) (v per tau_m)")
+    start: float = Field(ge=0, description="switch-on time (tau_m)")
+    stop: float = Field(description="switch-off time (tau_m), > start")
+    offset: float = Field(0.0, description="constant input outside the pulse (v per tau_m)")
 
     @model_validator(mode="after")
     def _ordered(self) -> Pulse:
@@ -55,9 +55,9 @@ class Periodic(_Positional, Params):
 
     _positional = ("amplitude", "period", "offset")
     kind: Literal["periodic"] = "periodic"
-    amplitude: float
-    period: float = Field(gt=0)
-    offset: float = 0.0
+    amplitude: float = Field(description="amplitude of the sine (v per tau_m)")
+    period: float = Field(gt=0, description="period (tau_m)")
+    offset: float = Field(0.0, description="constant added to the sine (v per tau_m)")
 
 
 Current = float | Pulse | Periodic
@@ -85,11 +85,12 @@ class NLIFParams(_Positional, Params):
     """
 
     _positional = ("b", "a", "v_f", "v_r", "current")
-    b: float = 0.5
-    a: float = Field(1.0, gt=0)
-    v_f: float = 2.0
-    v_r: float = 1.0
-    current: Current = 0.0
+    b: float = Field(0.5, description="coupling: every spike moves the others by b/N (v)")
+    a: float = Field(1.0, gt=0, description="noise: dV has diffusion sqrt(2a) dW (v^2 per tau_m)")
+    v_f: float = Field(2.0, description="firing threshold (v)")
+    v_r: float = Field(1.0, description="reset voltage (v), < v_f")
+    current: Current = Field(0.0, description="external input I(t): a number, Pulse or "
+                             "Periodic (v per tau_m)")
 
     @field_validator("current", mode="before")
     @classmethod

@@ -43,17 +43,17 @@ def particle_state(seed: int, n_blocks: int, *key: int, purpose: str = "particle
 class ParticleSystem:
     """N particles at time ``t`` with their random state; :meth:`advance` runs k steps.
 
-    ``voltages``  initial voltages (copied; all <= v_f).
-    ``rng_state`` an integer seed (the run's seed: its "particles" stream is used) or the
-                  uint64[n_blocks, 2] generator positions of another system's ``state`` to
-                  continue from (copied); one row per block of 8192 neurons: column 0 gives the
-                  Euler–Maruyama normals, column 1 the Brownian-bridge uniforms.
-    ``threads``   run each step's blocks on numba's threads (bitwise the same output). Off by
-                  default: it pays only on idle cores. On the 2-core project machine, n = 1e5,
-                  T = 5: 1.0-1.5 s wall against 1.75 s serial at load < 0.7, but 12-27 s once
-                  other jobs push the load to 3-4 (a descheduled thread stalls each step's
-                  OpenMP barrier, 5000 of them per run).
-    ``t``         the time of ``voltages``; inputs I(t) are evaluated from it.
+    * ``voltages``: initial voltages (copied; all <= v_f).
+    * ``rng_state``: an integer seed (the run's seed: its "particles" stream is used) or the
+      uint64[n_blocks, 2] generator positions of another system's ``state`` to continue from
+      (copied); one row per block of 8192 neurons: column 0 gives the Euler–Maruyama normals,
+      column 1 the Brownian-bridge uniforms.
+    * ``threads``: run each step's blocks on numba's threads (bitwise the same output). Off by
+      default: it pays only on idle cores. On two cores, n = 1e5, T = 5: 1.0-1.5 s wall against
+      1.75 s serial at load < 0.7, but 12-27 s once other jobs push the load to 3-4 (a
+      descheduled thread stalls each step's OpenMP barrier, 5000 of them per run).
+    * ``t``: the time of ``voltages``; inputs I(t) are evaluated from it.
+
     The state after ``advance(k1); advance(k2)`` equals the state after ``advance(k1 + k2)``
     bit for bit, so callers may stop, inspect or hand the voltages over at any step.
     """
@@ -154,8 +154,8 @@ def simulate_particles(params: NLIFParams, n: int, t_max: float, *, p0: Any, dt:
     """Simulate the NLIF particle network with ``n`` neurons up to ``t_max``.
 
     ``p0``: initial law (gaussian_density, a callable density, or an array of n voltages).
-    ``dt``: Euler–Maruyama step (time units of tau_m). ``cascade``: resolve same-step cascades
-   ; ``bridge``: Brownian-bridge crossing correction; ``reset``: "exact" (to v_r) or
+    ``dt``: Euler–Maruyama step (time units of tau_m). ``cascade``: resolve same-step cascades;
+    ``bridge``: Brownian-bridge crossing correction; ``reset``: "exact" (to v_r) or
     "integral" (V + b k*/N - (v_f - v_r)); ``n_record``: record the spikes of neurons
     0..n_record-1; ``snapshot_every``: store all voltages every this much time; ``threads``: run
     the neuron blocks of each step on numba's threads (same output; see :class:`ParticleSystem`).

@@ -1,4 +1,4 @@
-"""The random-number policy: how one user seed becomes every random number of a run.
+"""The random-number policy: how one user seed becomes every random number of a run::
 
     seed ──► SeedSequence(seed, spawn_key=(purpose, *key)) ──► a named stream
          ├─► Streams.state(purpose, n)      uint64 positions, owned by the caller, handed to a
