@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench lint docs clean
+.PHONY: demo test bench lint docs wheel-demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ $(VENV)/.installed-docs: pyproject.toml | $(BIN)/python
 docs: $(VENV)/.installed-docs
 	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
 	@echo "site: docs/_build/html/index.html"
+
+# the built wheel in a fresh environment outside the checkout: install, examples, demo
+wheel-demo:
+	.ci/wheel_demo
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/run.py

@@ -23,7 +23,8 @@ import pytest
 from spikereduce.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+PAGES = [ROOT / "README.md", *sorted(p for p in (ROOT / "docs").rglob("*.md")
+                                    if "_build" not in p.parts)]
 
 #: Commands shown but not run here, by prefix, and why.
 NOT_RUN = {
