@@ -47,3 +47,31 @@ def test_small_xmin_bias_of_the_fast_discrete_estimator():
     assert fast.alpha < 2.2  # about 2.03, against the true 2.5
     tail = analysis.fit_power_law(x, xmin=10, estimate_discrete=True, compare_to=())
     assert abs(tail.alpha - 2.5) < 4 * tail.sigma + 0.02
+
+
+def test_power_law_fit_warns_where_the_data_cannot_support_it():
+    from spikereduce.avalanche import simulate, weights
+    from spikereduce.avalanche.analysis import LikelihoodRatio, PowerLawWarning
+
+    sizes = simulate(weights.homogeneous(14, 0.9), 20_000, seed=1)["sizes"].values
+    with pytest.warns(PowerLawWarning, match="spans 1.15 decades"):
+        fit = analysis.fit_power_law(sizes)
+    assert any("decades" in w for w in fit.warnings)
+    lr = fit.comparisons["exponential"]
+    assert isinstance(lr, LikelihoodRatio) and lr.favours in ("power law", "alternative",
+                                                               "neither")
+    with pytest.warns(PowerLawWarning, match="edge of the search"):
+        analysis.fit_power_law(sizes, xmin=1, xmax=14)
+
+
+def test_power_law_fit_on_a_long_tail_gives_no_warning():
+    import warnings
+
+    from spikereduce.avalanche.analysis import PowerLawWarning
+
+    rng = np.random.default_rng(1)
+    x = np.floor((1 - rng.random(50_000)) ** (-1 / 1.5))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PowerLawWarning)
+        fit = analysis.fit_power_law(x, xmin=2)
+    assert fit.warnings == () and fit.comparisons["exponential"].favours == "power law"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -96,9 +96,33 @@ def chi_square(counts: Any, probabilities: Any, *, min_expected: float = 20.0) -
     return ChiSquare(stat, df, float(stats.chi2.sf(stat, df)), obs.size)
 
 
+class LikelihoodRatio(NamedTuple):
+    """Normalised log-likelihood ratio of the power law against an alternative, and its p-value
+    (Vuong's test): ``ratio > 0`` favours the power law, and the sign means something only when
+    ``p_value`` is small."""
+
+    ratio: float
+    p_value: float
+
+    @property
+    def favours(self) -> str:
+        """"power law", "alternative", or "neither" (p-value above 0.1)."""
+        if not self.p_value < 0.1:
+            return "neither"
+        return "power law" if self.ratio > 0 else "alternative"
+
+
+class PowerLawWarning(UserWarning):
+    """A power-law fit that the data cannot support (too short a range, too few points in the
+    tail, or an exponent at the edge of the search)."""
+
+
 @dataclass(frozen=True)
 class PowerLawFit:
-    """Maximum-likelihood power law P(s) ~ s^-alpha for s >= xmin (and <= xmax if given)."""
+    """Maximum-likelihood power law P(s) ~ s^-alpha for s >= xmin (and <= xmax if given).
+
+    ``comparisons`` maps each alternative to its :class:`LikelihoodRatio`; ``warnings`` lists
+    why the fit may not mean much (each also issued as a :class:`PowerLawWarning`)."""
 
     alpha: float
     sigma: float
@@ -106,8 +130,14 @@ class PowerLawFit:
     xmax: float | None
     n_tail: int
     ks_distance: float
-    # alternative -> (log-likelihood ratio R, p-value); R > 0 favours the power law
-    comparisons: dict[str, tuple[float, float]] = field(default_factory=dict)
+    comparisons: dict[str, LikelihoodRatio] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+
+#: A power law needs about two decades of range and some 50 points in its tail to be told
+#: apart from its alternatives (Clauset, Shalizi & Newman 2009, §3 and §5).
+MIN_DECADES = 2.0
+MIN_TAIL = 50
 
 
 def fit_power_law(data: Any, *, xmin: float | None = None, xmax: float | None = None,
@@ -136,11 +166,28 @@ def fit_power_law(data: Any, *, xmin: float | None = None, xmax: float | None = 
         comps = {}
         for alt in compare_to:
             R, p = fit.distribution_compare("power_law", alt, normalized_ratio=True)
-            comps[alt] = (float(R), float(p))
-        n_tail = int(np.sum((x >= fit.xmin) & (x <= (xmax if xmax is not None else np.inf))))
-        return PowerLawFit(alpha=float(pl.alpha), sigma=float(pl.sigma), xmin=float(fit.xmin),
-                           xmax=xmax, n_tail=n_tail, ks_distance=float(pl.D),
-                           comparisons=comps)
+            comps[alt] = LikelihoodRatio(float(R), float(p))
+        upper = xmax if xmax is not None else np.inf
+        tail = x[(x >= fit.xmin) & (x <= upper)]
+        alpha, sigma, ks = float(pl.alpha), float(pl.sigma), float(pl.D)
+    notes = []
+    top = float(min(upper, tail.max())) if tail.size else float(fit.xmin)
+    decades = np.log10(top / float(fit.xmin)) if top > 0 and fit.xmin > 0 else 0.0
+    if decades < MIN_DECADES:
+        notes.append(f"the fitted range [{fit.xmin:g}, {top:g}] spans {decades:.2f} decades; "
+                     f"at least {MIN_DECADES:g} are needed to tell a power law from its "
+                     "alternatives")
+    if tail.size < MIN_TAIL:
+        notes.append(f"only {tail.size} values lie in the fitted range (at least {MIN_TAIL} "
+                     "are needed)")
+    if not 1.0 + 1e-6 < alpha < 20.0:
+        notes.append(f"alpha = {alpha:.10g} lies at the edge of the search (the likelihood has "
+                     "no interior maximum on this range)")
+    for note in notes:
+        warnings.warn(f"fit_power_law: {note}", PowerLawWarning, stacklevel=2)
+    return PowerLawFit(alpha=alpha, sigma=sigma, xmin=float(fit.xmin), xmax=xmax,
+                       n_tail=int(tail.size), ks_distance=ks, comparisons=comps,
+                       warnings=tuple(notes))
 
 
 def weights_of(ds: xr.Dataset) -> sp.csr_array:
