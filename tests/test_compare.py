@@ -46,8 +46,8 @@ def test_comparison_tables():
     c = _comparison()
     md = c.to_markdown()
     assert md.startswith("## toy: micro vs macro")
-    assert "| nu_E (Hz) | 48 | 44 | 8.33% | t > 200 ms |" in md
-    assert "| P(s) | — | — | 0.5 KS |  |" in md
+    assert "| nu_E (Hz) | 48 | 44 | 8.33% | — | t > 200 ms |" in md
+    assert "| P(s) | — | — | 0.5 KS | — |  |" in md
     assert "a\\|b" in md  # a pipe in a name does not break the table
     data = json.loads(c.to_json())
     assert data["family"] == "toy" and len(data["rows"]) == 4
@@ -145,3 +145,16 @@ def test_cli_compare_entry_returning_the_wrong_type_exits_2(tmp_path, capsys):
     assert main(["compare", str(cfg), "-o", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "not an analysis.compare.Comparison" in err
+
+
+def test_rows_carry_a_verdict_against_their_band_and_absolute_errors_near_zero():
+    near_zero = ComparisonRow("m_E", 0.083, 0.022, "", absolute=True)
+    assert near_zero.error == pytest.approx(0.061) and near_zero.error_text() == "±0.061"
+    assert near_zero.verdict == ""  # no band, no verdict
+    within = ComparisonRow("P(s=1)", 0.3014, 0.3009, band=0.003)
+    outside = ComparisonRow("law", 0.37, 0.36, distance=0.075, metric="KS", band=0.030)
+    assert within.verdict == "agrees" and outside.verdict == "differs"
+    assert ComparisonRow("x", 1.0, float("nan"), band=1.0).verdict == ""
+    c = Comparison("toy", [within, outside])
+    assert "| verdict |" in c.to_markdown() and "| differs |" in c.to_markdown()
+    assert json.loads(c.to_json())["rows"][1]["verdict"] == "differs"

@@ -56,6 +56,8 @@ def _show(table: Table) -> None:
     for row in zip(*cells, strict=True):
         lines.append("| " + " | ".join(v.replace("|", "\\|").replace("\n", " ")
                                        for v in row) + " |")
+    if table.caption:
+        lines += ["", str(table.caption)]
     print("\n".join(lines), flush=True)
 
 
@@ -283,7 +285,7 @@ def compare(config: Annotated[Path, typer.Argument(help="TOML config of the fami
         raise ConfigError(f"the {cfg.family} compare entry returned {type(result).__name__}, "
                           "not an analysis.compare.Comparison")
     table = Table(title=result.title or f"{cfg.family}: micro vs macro",
-                  caption=f"{wall:.2f} s", caption_justify="right")
+                  caption=f"computed in {wall:.2f} s (wall clock)", caption_justify="right")
     for col in COLUMNS:
         table.add_column(col, justify="right" if col in ("micro", "macro", "error") else "left")
     for cells in result.table_rows():

@@ -70,7 +70,7 @@ def test_compare_rows_agree_at_b05_and_note_the_blowup_at_b3():
     # 2e4 neurons over [1, 2]: ~2.7e3 spikes, Poisson sd ~0.0026 per unit time; 4 sd band.
     # Cumulative: ~4.8e3 spikes, relative sd 1.4 %; 4 sd band (plus the h = 0.02 grid's bias).
     assert abs(mean.micro - mean.macro) < 0.011
-    assert cum.rel_error < 0.06 and l2.micro < 0.25
+    assert cum.rel_error < 0.06 and l2.distance < 0.25 and l2.metric == "rel. L2"
     d = compare_particles_fp(NLIFParams(b=3.0), gaussian_density(-1, 0.5), seed=2, n=5000,
                              t_max=4.0, h=0.02)
     assert "blew up" in d.rows[0].note

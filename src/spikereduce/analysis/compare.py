@@ -24,6 +24,10 @@ class ComparisonRow:
     quantity). For a row that compares whole traces or distributions, ``distance`` holds the
     family's measure of their difference (e.g. :func:`ks_distance`, :func:`relative_l2`) and
     ``metric`` its name; it is then reported instead of the relative error of the two values.
+    ``absolute`` reports |micro − macro| in the row's unit instead of a relative error (for
+    quantities near zero, where a relative error says nothing). ``band`` is the agreement band
+    (on the distance, else on |micro − macro|, e.g. three standard errors of a sampled value);
+    a row with a band gets the verdict "agrees" or "differs".
     """
 
     quantity: str
@@ -33,6 +37,8 @@ class ComparisonRow:
     note: str = ""
     distance: float | None = None
     metric: str = ""
+    absolute: bool = False
+    band: float | None = None
 
     @property
     def abs_error(self) -> float:
@@ -45,15 +51,31 @@ class ComparisonRow:
 
     @property
     def error(self) -> float:
-        """The row's error figure: ``distance`` if given, else the relative error."""
-        return float(self.distance) if self.distance is not None else self.rel_error
+        """The row's error figure: ``distance`` if given, else the absolute difference for an
+        ``absolute`` row, else the relative error."""
+        if self.distance is not None:
+            return float(self.distance)
+        return self.abs_error if self.absolute else self.rel_error
+
+    @property
+    def verdict(self) -> str:
+        """"agrees" or "differs" against ``band``; "" without a band or a value to judge."""
+        if self.band is None:
+            return ""
+        x = float(self.distance) if self.distance is not None else self.abs_error
+        if math.isnan(x):
+            return ""
+        return "agrees" if x <= self.band else "differs"
 
     def error_text(self) -> str:
-        """The error as shown in tables: a percentage, or the distance with its metric."""
+        """The error as shown in tables: a percentage, an absolute difference with its unit, or
+        the distance with its metric."""
         if self.distance is not None:
             return f"{_num(self.distance)} {self.metric}".strip()
         if math.isnan(self.micro) or math.isnan(self.macro):
             return "—"
+        if self.absolute:
+            return f"±{self.abs_error:.3g} {self.unit}".strip() if self.abs_error else "0"
         if self.micro == self.macro:
             return "0%"
         return f"{self.rel_error:.2%}"
@@ -62,8 +84,10 @@ class ComparisonRow:
         return {"quantity": self.quantity, "micro": _json_float(self.micro),
                 "macro": _json_float(self.macro), "unit": self.unit,
                 "rel_error": _json_float(self.rel_error),
+                "abs_error": _json_float(self.abs_error),
                 "distance": None if self.distance is None else _json_float(self.distance),
-                "metric": self.metric, "note": self.note}
+                "metric": self.metric, "band": None if self.band is None else
+                _json_float(self.band), "verdict": self.verdict, "note": self.note}
 
 
 def _num(x: float) -> str:
@@ -75,7 +99,7 @@ def _json_float(x: float) -> float | None:
     return x if math.isfinite(x) else None
 
 
-COLUMNS = ("quantity", "micro", "macro", "error", "note")
+COLUMNS = ("quantity", "micro", "macro", "error", "verdict", "note")
 
 
 @dataclass
@@ -88,10 +112,10 @@ class Comparison:
     datasets: dict[str, Any] = field(default_factory=dict)
     title: str = ""
 
-    def table_rows(self) -> list[tuple[str, str, str, str, str]]:
+    def table_rows(self) -> list[tuple[str, str, str, str, str, str]]:
         """The rows as text cells, in :data:`COLUMNS` order."""
         return [(f"{r.quantity}{f' ({r.unit})' if r.unit else ''}", _num(r.micro),
-                 _num(r.macro), r.error_text(), r.note) for r in self.rows]
+                 _num(r.macro), r.error_text(), r.verdict or "—", r.note) for r in self.rows]
 
     def to_markdown(self) -> str:
         lines = [f"## {self.title or f'{self.family}: micro vs macro'}", "",

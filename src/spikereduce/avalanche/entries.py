@@ -118,12 +118,14 @@ def compare(cfg: RunConfig, opts: dict[str, Any]) -> Comparison:
     n = sizes.size
     P_sim = ds["P_sim"].values
     # binomial standard errors of the simulated quantities (avalanches are weakly correlated)
+    se = sizes.std() / np.sqrt(n)
     rows = [ComparisonRow("mean size", float(sizes.mean()), ds.attrs["mean_size_theory"],
-                          "spikes", f"± {sizes.std() / np.sqrt(n):.2g} (1 s.e.)")]
+                          "spikes", f"band: 3 s.e. = {3 * se:.2g}", band=3 * se)]
     if cfg.model == "torus":
         p1 = theory.isolated_probability(W, 0)  # translation invariant: same for every unit
+        se1 = np.sqrt(p1 * (1 - p1) / n)
         rows.append(ComparisonRow("P(s=1)", float(P_sim[0]), p1, "",
-                                  f"± {np.sqrt(p1 * (1 - p1) / n):.2g}"))
+                                  f"band: 3 s.e. = {3 * se1:.2g}", band=3 * se1))
         fig = size_distribution_figure({"simulation": log_binned(sizes)},
                                        guide_exponent=1.5,
                                        title=f"torus l={params.l}, k={params.k}")
@@ -131,15 +133,20 @@ def compare(cfg: RunConfig, opts: dict[str, Any]) -> Comparison:
         P = ds["P_theory"].values
         N = P.size
         tail = slice(N // 2, None)
+        def binomial_row(name: str, sim: float, exact: float, note: str = "") -> ComparisonRow:
+            band = 3 * np.sqrt(exact * (1 - exact) / n)
+            return ComparisonRow(name, sim, exact, "", f"{note}band: 3 s.e. = {band:.2g}",
+                                 band=band)
+
+        floor = np.sqrt(N / (2 * np.pi * n))
         rows += [
-            ComparisonRow("P(s=1)", float(P_sim[0]), float(P[0]), "",
-                          f"± {np.sqrt(P[0] * (1 - P[0]) / n):.2g}"),
-            ComparisonRow(f"P(s={N})", float(P_sim[-1]), float(P[-1]), "",
-                          f"± {np.sqrt(P[-1] * (1 - P[-1]) / n):.2g}"),
-            ComparisonRow(f"P(s>={N // 2 + 1})", float(P_sim[tail].sum()),
-                          float(P[tail].sum()), "", "tail mass"),
-            ComparisonRow("total variation", total_variation(P_sim, P), 0.0, "",
-                          f"sampling floor ~ {np.sqrt(N / (2 * np.pi * n)):.2g}"),
+            binomial_row("P(s=1)", float(P_sim[0]), float(P[0])),
+            binomial_row(f"P(s={N})", float(P_sim[-1]), float(P[-1])),
+            binomial_row(f"P(s>={N // 2 + 1})", float(P_sim[tail].sum()),
+                         float(P[tail].sum()), "tail mass; "),
+            ComparisonRow("P(s), s = 1..N", float("nan"), float("nan"), "",
+                          f"band: 3x the sampling floor {floor:.2g}",
+                          distance=total_variation(P_sim, P), metric="TV", band=3 * floor),
         ]
         fig = size_distribution_figure({"simulation": (ds["s"].values, P_sim)},
                                        {model.theory_name: (ds["s"].values, P)},
