@@ -116,7 +116,7 @@ def figure(res: xr.Dataset):
             c, mk = styles[model]
             ax.errorbar(res.p_ei.values, mean, yerr=sem, color=c, marker=mk, ms=4, lw=1,
                         capsize=2, label=model if model != "authors" else "authors' noise")
-        ax.set_xlabel("p_EI (probability of an E→I connection)")
+        ax.set_xlabel("p_EI (probability of an I→E connection)")
         ax.set_ylabel(label)
     axes[0].legend(frameon=False, fontsize=8)
     fig.suptitle(f"SNN vs deterministic and finite-size dsODE, N_E = {res.attrs['n_e']}, "

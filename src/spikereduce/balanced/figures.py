@@ -30,10 +30,10 @@ def trajectories_figure(limit: xr.Dataset | None = None,
             if limit is not None:
                 ax.plot(limit["time"], limit[key], "--", color="k" if j == 0 else "0.4", lw=1.4,
                         label=f"{_LABELS[key]}, limit")
-        ax.set_xlabel("time")
+        ax.set_xlabel("time t (dimensionless)")
         ax.legend(fontsize="x-small")
-    axes[0].set_ylabel("mean potentiation")
-    axes[1].set_ylabel("variance")
+    axes[0].set_ylabel("mean potentiation m (dimensionless)")
+    axes[1].set_ylabel("variance v (dimensionless)")
     if title:
         fig.suptitle(title)
     return fig

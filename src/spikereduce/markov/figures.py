@@ -99,7 +99,7 @@ def bifurcation_figure(bif: xr.Dataset) -> Figure:
         name = _LABEL.get(model, model)
         ax.plot(p, bif.nu_E.sel(model=model), color=f"C{k}", label=f"{name} ν_E")
         ax.plot(p, bif.nu_I.sel(model=model), "--", color=f"C{k}", label=f"{name} ν_I")
-    ax.set_xlabel("p_EI")
+    ax.set_xlabel("p_EI (probability of an I→E connection)")
     ax.set_ylabel("rate (Hz)")
     ax.legend(fontsize="small", ncol=2)
     return fig

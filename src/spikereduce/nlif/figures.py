@@ -21,7 +21,8 @@ def rates_figure(results: Mapping[str, xr.Dataset], *, width: float = 0.05,
     """Binned rates (top) and cumulative spikes per neuron (bottom) of several results."""
     fig, (ax_r, ax_c) = new_figure(2, 1, figsize=(7.0, 5.0), sharex=True)
     traces = {label: binned_rate(ds, width) for label, ds in results.items()}
-    rate_traces(traces, ax=ax_r, xlabel="", ylabel=f"rate N(t) ({width:g}-bins)", title=title)
+    rate_traces(traces, ax=ax_r, xlabel="", ylabel=f"rate N(t) (1/tau_m, {width:g}-bins)",
+                title=title)
     for k, (label, ds) in enumerate(results.items()):
         ax_c.plot(ds.time, ds.cumulative_spikes, color=f"C{k}", lw=1.0, label=label)
         if ds.attrs.get("blowup"):
@@ -38,13 +39,13 @@ def fokker_planck_figure(ds: xr.Dataset) -> Figure:
     """Rate N(t) and the density p(v, t) of a Fokker–Planck result."""
     fig, (ax_r, ax_d) = new_figure(2, 1, figsize=(7.0, 5.5), sharex=True)
     ax_r.plot(ds.time, ds.rate, lw=1.0)
-    ax_r.set_ylabel("N(t)")
+    ax_r.set_ylabel("rate N(t) (1/tau_m)")
     if ds.attrs.get("blowup"):
         ax_r.set_yscale("log")
         ax_r.set_title(f"blow-up at t = {ds.attrs['blowup_time']:.4g} "
                        f"({ds.attrs['blowup_reason']})")
     density_heatmap(ds.density_time, ds.v, ds.density, ax=ax_d, xlabel="time (tau_m)",
-                    ylabel="v", colorbar_label="p(v, t)")
+                    ylabel="v (threshold v_f)", colorbar_label="p(v, t) (1/v)")
     # Near a blow-up the last densities pile up at v_f; scale colours to the bulk of the run.
     dens = np.asarray(ds.density)
     if dens.size:
@@ -92,7 +93,7 @@ def multiscale_figure(ds: xr.Dataset, reference: xr.Dataset | None = None) -> Fi
     ax.plot(t, ds.rate, color="C0", lw=0.9, label="multi-scale")
     shade_spans(ax, t, micro, label="micro phase")
     ax.set_yscale("symlog", linthresh=1.0)
-    ax.set_ylabel("rate N(t)")
+    ax.set_ylabel("rate N(t) (1/tau_m)")
     ax.legend(fontsize="small", loc="upper right")
     ax = axes[1]
     if reference is not None:
