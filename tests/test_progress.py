@@ -18,3 +18,12 @@ def test_chunk_bounds_partition():
         assert chunks[0][0] == 0 and chunks[-1][1] == n
         assert all(a < b for a, b in chunks)
         assert all(chunks[i][1] == chunks[i + 1][0] for i in range(len(chunks) - 1))
+
+
+def test_silenced_blocks_draw_no_bar(monkeypatch):
+    from spikereduce import progress
+
+    monkeypatch.setattr(progress, "_in_notebook", lambda: True)  # would draw a bar
+    with progress.silenced(), progress.progress_bar(10.0, enabled=True) as bar:
+        assert not bar.active
+    assert progress._interactive()

@@ -81,7 +81,23 @@ def _in_notebook() -> bool:
     return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
 
 
+_SILENCED = [0]
+
+
+@contextmanager
+def silenced() -> Iterator[None]:
+    """No bar is drawn inside this block, whatever ``enabled`` says (a sweep point on a
+    worker: the sweep's own bar is the only one)."""
+    _SILENCED[0] += 1
+    try:
+        yield
+    finally:
+        _SILENCED[0] -= 1
+
+
 def _interactive() -> bool:
+    if _SILENCED[0]:
+        return False
     return bool(getattr(sys.stderr, "isatty", lambda: False)()) or _in_notebook()
 
 

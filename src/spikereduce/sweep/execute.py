@@ -33,9 +33,12 @@ def _compute_point(run: Callable[[RunConfig], Any], cfg: RunConfig,
     fields (field, value, admissible range; time of a numerical failure), and a point's
     failure is part of the sweep's result rather than a worker fault for Dask to log.
     """
+    from .. import progress
+
     t0 = time.perf_counter()
     try:
-        ds = run(cfg)
+        with progress.silenced():  # one bar, the sweep's: a point draws none of its own
+            ds = run(cfg)
     except SpikeReduceError as exc:
         return exc, 0.0
     if not isinstance(ds, xr.Dataset):
