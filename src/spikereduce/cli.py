@@ -327,7 +327,9 @@ def sweep(config: Annotated[Path, typer.Argument(help="TOML config of the model 
     except SweepInterrupted as exc:
         # typer turns a KeyboardInterrupt into a bare exit status; keep the message.
         raise _Interrupted(str(exc)) from None
-    dims = ", ".join(f"{d}={n}" for d, n in zip(result.dims, result.shape, strict=True))
+    dims = " x ".join(f"{n} {d} value{'s' if n != 1 else ''}" if d != "replicate"
+                      else f"{n} replicate{'s' if n != 1 else ''}"
+                      for d, n in zip(result.dims, result.shape, strict=True))
     out.print(f"{cfg.family}/{cfg.model} sweep ({dims}): {result.computed} point(s) computed "
               f"in {result.wall_s:.1f} s, {result.already_done} already in the store "
               f"-> {result.store}")
