@@ -23,7 +23,7 @@ def size_distribution_figure(simulated: Mapping[str, tuple[Any, Any]],
     """Markers for simulated P(s), lines for theory, optional s^-k guide."""
     return loglog_distribution(dict(simulated), dict(theory or {}), ax=ax,
                                guide_exponent=guide_exponent, guide_anchor=guide_anchor,
-                               xlabel="avalanche size s", ylabel="P(s)", title=title)
+                               xlabel="avalanche size s (spikes)", ylabel="P(s)", title=title)
 
 
 def run_figure(ds: xr.Dataset) -> Figure:
