@@ -36,9 +36,12 @@ def raster_rates_figure(snn: xr.Dataset, dsode: xr.Dataset | None = None, *,
                         t_window: tuple[float, float] = (200, 400)) -> Figure:
     """Spike raster of the network (all I neurons, half the E neurons) over its rates.
 
-    With ``dsode`` the E rates of both models are overlaid in the lower panel.
+    With ``dsode`` the E and I rates get one panel each, the network's and the dsODE's
+    overlaid, so each pair can be compared cycle by cycle.
     """
-    fig, (ax_r, ax_t) = new_figure(2, 1, figsize=(7.5, 5.5), sharex=True)
+    rows = 3 if dsode is not None else 2
+    fig, axes = new_figure(rows, 1, figsize=(7.5, 2.2 + 1.9 * rows), sharex=True)
+    ax_r = axes[0]
     n_e, n_i = int(snn.attrs["n_E"]), int(snn.attrs["n_I"])
     t = snn.spike_time.values
     i = snn.spike_neuron.values
@@ -52,13 +55,18 @@ def raster_rates_figure(snn: xr.Dataset, dsode: xr.Dataset | None = None, *,
     k = max(1, int(round(1.0 / float(snn.attrs["dt"]))))
     box = np.ones(k) / k
     name = snn.attrs["model"].upper()
-    traces = {f"{name} E (1 ms boxcar)": (w.time, np.convolve(w.rate_E, box, mode="same")),
-              f"{name} I (1 ms boxcar)": (w.time, np.convolve(w.rate_I, box, mode="same"))}
-    if dsode is not None:
-        d = _window(dsode, *t_window)
-        traces["dsODE E"] = (d.time, d.rate_E)
-        traces["dsODE I"] = (d.time, d.rate_I)
-    rate_traces(traces, ax=ax_t, xlabel="t (ms)", ylabel="spikes/ms (population)")
+    smooth = {pop: np.convolve(w[f"rate_{pop}"], box, mode="same") for pop in ("E", "I")}
+    if dsode is None:
+        rate_traces({f"{name} E (1 ms boxcar)": (w.time, smooth["E"]),
+                     f"{name} I (1 ms boxcar)": (w.time, smooth["I"])}, ax=axes[1],
+                    xlabel="t (ms)", ylabel="spikes/ms (population)")
+        return fig
+    d = _window(dsode, *t_window)
+    for ax, pop in zip(axes[1:], ("E", "I"), strict=True):
+        rate_traces({f"{name} {pop} (1 ms boxcar)": (w.time, smooth[pop]),
+                     f"dsODE {pop}": (d.time, d[f"rate_{pop}"])}, ax=ax,
+                    xlabel="t (ms)" if pop == "I" else "",
+                    ylabel=f"{pop} spikes/ms (population)")
     return fig
 
 
