@@ -74,3 +74,13 @@ def test_families_import_no_other_family_and_the_shared_layer_imports_none():
             if fd is not None and fm != fd and m != "spikereduce":
                 wrong.append(f"{m} -> {d}")
     assert not wrong, wrong
+
+
+def test_result_objects_have_compact_reprs():
+    from spikereduce.avalanche import assembly_table, weights
+    from spikereduce.markov import MarkovParams, mfe_peaks, simulate_dsode
+
+    r = repr(mfe_peaks(simulate_dsode(MarkovParams(), 500.0)))
+    assert r.startswith("MFEPeaks(") and "pattern 'period-2'" in r and len(r) < 160
+    t = repr(assembly_table(weights.ring(8, 0.7)))
+    assert t.startswith("AssemblyTable(N=8") and len(t) < 120

@@ -212,6 +212,10 @@ class AssemblyTable:
     N: int
     probabilities: np.ndarray
 
+    def __repr__(self) -> str:
+        return (f"AssemblyTable(N={self.N}, {np.count_nonzero(self.probabilities)} non-zero "
+                f"(start, assembly) probabilities of {self.N * (2 ** self.N - 1)})")
+
     def probability(self, start: int | None, units: Iterable[int]) -> float:
         mask = _mask(units, self.N)
         row = self.probabilities[mask]

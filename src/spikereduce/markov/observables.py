@@ -80,6 +80,12 @@ class MFEPeaks:
     edges: np.ndarray       #: BEAT_EDGES
     duration: float         #: analysed duration (ms)
 
+    def __repr__(self) -> str:
+        mean = f"{self.heights.mean():.4g}" if self.heights.size else "-"
+        return (f"MFEPeaks({self.heights.size} peaks in {self.duration:g} ms, "
+                f"rate {self.rate:.4g} Hz, pattern {self.pattern!r}, mean height {mean} "
+                "spikes/ms)")
+
     @property
     def rate(self) -> float:
         """MFE rate in Hz."""
