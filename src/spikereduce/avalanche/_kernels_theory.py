@@ -150,19 +150,6 @@ def _logdet_complement(W, cmp, m, inJ, B):
     return _logdet(B, m)
 
 
-@njit(cache=True, inline="always")
-def _times_pivot(prod, logacc, d):
-    """prod * d, logged into ``logacc`` when it leaves [1e-150, 1e150]; (0, logacc) if the
-    product is not positive."""
-    prod *= d
-    if not 1e-150 <= prod <= 1e150:
-        if prod <= 0.0:
-            return 0.0, logacc
-        logacc += math.log(prod)
-        prod = 1.0
-    return prod, logacc
-
-
 @njit(cache=True)
 def _pivot_product(A, n, prod, logacc):
     """prod * det of A's leading n x n block (overwritten) by elimination without pivoting.
@@ -177,9 +164,12 @@ def _pivot_product(A, n, prod, logacc):
     c = 0
     while c < n:
         d1 = A[c, c]
-        prod, logacc = _times_pivot(prod, logacc, d1)
-        if prod == 0.0:
-            return 0.0, logacc
+        prod *= d1
+        if not 1e-150 <= prod <= 1e150:
+            if prod <= 0.0:
+                return 0.0, logacc
+            logacc += math.log(prod)
+            prod = 1.0
         if c + 1 == n:
             break
         inv1 = 1.0 / d1
@@ -187,9 +177,12 @@ def _pivot_product(A, n, prod, logacc):
         for q in range(c + 1, n):
             A[c + 1, q] -= f * A[c, q]
         d2 = A[c + 1, c + 1]
-        prod, logacc = _times_pivot(prod, logacc, d2)
-        if prod == 0.0:
-            return 0.0, logacc
+        prod *= d2
+        if not 1e-150 <= prod <= 1e150:
+            if prod <= 0.0:
+                return 0.0, logacc
+            logacc += math.log(prod)
+            prod = 1.0
         inv2 = 1.0 / d2
         u = A[c, c + 1]
         r = c + 2
