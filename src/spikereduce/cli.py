@@ -47,18 +47,23 @@ def _show(table: Table) -> None:
     if out.is_terminal:
         out.print(table)
         return
-    cols = table.columns
-    heads = [str(c.header) for c in cols] if table.show_header else [""] * len(cols)
-    cells = [[str(x) for x in c._cells] for c in cols]
     lines = [f"**{table.title}**", ""] if table.title else []
-    lines.append("| " + " | ".join(heads) + " |")
-    lines.append("|" + "|".join("---" for _ in cols) + "|")
-    for row in zip(*cells, strict=True):
-        lines.append("| " + " | ".join(v.replace("|", "\\|").replace("\n", " ")
-                                       for v in row) + " |")
+    lines += _markdown(table)
     if table.caption:
         lines += ["", str(table.caption)]
     print("\n".join(lines), flush=True)
+
+
+def _markdown(table: Table) -> list[str]:
+    """A table's header and rows as Markdown lines (pipes in cells escaped)."""
+    cols = table.columns
+    heads = [str(c.header) for c in cols] if table.show_header else [""] * len(cols)
+    cells = [[str(x) for x in c._cells] for c in cols]
+    lines = ["| " + " | ".join(heads) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    for row in zip(*cells, strict=True):
+        lines.append("| " + " | ".join(v.replace("|", "\\|").replace("\n", " ")
+                                       for v in row) + " |")
+    return lines
 
 
 def _overrides(settings: list[str] | None) -> dict[str, object]:
@@ -250,12 +255,10 @@ def _write_summary(folder: Path, rows: list[registry.SummaryRow]) -> None:
     table = Table(title="spikereduce demo summary")
     for col in ("family", "quantity", "value", "reference", "note"):
         table.add_column(col)
-    lines = ["| family | quantity | value | reference | note |", "|---|---|---|---|---|"]
     for r in rows:
         table.add_row(r.family, r.quantity, r.value, r.reference, r.note)
-        lines.append(f"| {r.family} | {r.quantity} | {r.value} | {r.reference} | {r.note} |")
     _show(table)
-    atomic_write_bytes(folder / "summary.md", ("\n".join(lines) + "\n").encode())
+    atomic_write_bytes(folder / "summary.md", ("\n".join(_markdown(table)) + "\n").encode())
     out.print(f"summary -> {folder / 'summary.md'}")
 
 

@@ -79,7 +79,8 @@ class Params(BaseModel):
                 default = "required"
             else:
                 default = f"default {info.get_default(call_default_factory=True)!r}"
-            rows.append(f"* ``{name}`` ({default}): {info.description or ''}".rstrip(": "))
+            meaning = f": {info.description}" if info.description else ""
+            rows.append(f"* ``{name}`` ({default}){meaning}")
         if rows:
             head = inspect.cleandoc(cls.__doc__ or "")
             cls.__doc__ = (head + "\n\n" if head else "") + "Fields:\n\n" + "\n".join(rows) + "\n"

@@ -70,7 +70,7 @@ class _NotebookBar:
 
 
 def _in_notebook() -> bool:
-    """True inside a Jupyter kernel, where rich draws the bar as a live notebook output."""
+    """True inside a Jupyter kernel, where the bar is a :class:`_NotebookBar`."""
     if "ipykernel" not in sys.modules:
         return False
     try:
@@ -134,8 +134,7 @@ def progress_bar(total: float, description: str = "simulating", *,
     count = MofNCompleteColumn() if unit == "points" else TextColumn(
         "t={task.completed:.4g}/{task.total:.4g}")
     bar = _RichProgress(TextColumn("{task.description}"), BarColumn(), count,
-                        TimeElapsedColumn(), TimeRemainingColumn(),
-                        transient=True,
+                        TimeElapsedColumn(), TimeRemainingColumn(), transient=True,
                         console=None)
     with bar:
         task = bar.add_task(description, total=float(total))

@@ -117,15 +117,21 @@ def compare(cfg: RunConfig, opts: dict[str, Any]) -> Comparison:
     sizes = ds["sizes"].values
     n = sizes.size
     P_sim = ds["P_sim"].values
-    # binomial standard errors of the simulated quantities (avalanches are weakly correlated)
-    se = sizes.std() / np.sqrt(n)
-    rows = [ComparisonRow("mean size", float(sizes.mean()), ds.attrs["mean_size_theory"],
-                          "spikes", f"band: 3 s.e. = {3 * se:.2g}", band=3 * se)]
+    # bands of three standard errors of the simulated quantities (avalanches are weakly
+    # correlated; probabilities are binomial)
+    def banded_row(name: str, sim: float, exact: float, se: float, unit: str = "",
+                   note: str = "") -> ComparisonRow:
+        return ComparisonRow(name, sim, exact, unit, f"{note}band: 3 s.e. = {3 * se:.2g}",
+                             band=3 * se)
+
+    def binomial_row(name: str, sim: float, exact: float, note: str = "") -> ComparisonRow:
+        return banded_row(name, sim, exact, np.sqrt(exact * (1 - exact) / n), note=note)
+
+    rows = [banded_row("mean size", float(sizes.mean()), ds.attrs["mean_size_theory"],
+                       sizes.std() / np.sqrt(n), "spikes")]
     if cfg.model == "torus":
         p1 = theory.isolated_probability(W, 0)  # translation invariant: same for every unit
-        se1 = np.sqrt(p1 * (1 - p1) / n)
-        rows.append(ComparisonRow("P(s=1)", float(P_sim[0]), p1, "",
-                                  f"band: 3 s.e. = {3 * se1:.2g}", band=3 * se1))
+        rows.append(binomial_row("P(s=1)", float(P_sim[0]), p1))
         fig = size_distribution_figure({"simulation": log_binned(sizes)},
                                        guide_exponent=1.5,
                                        title=f"torus l={params.l}, k={params.k}")
@@ -133,11 +139,6 @@ def compare(cfg: RunConfig, opts: dict[str, Any]) -> Comparison:
         P = ds["P_theory"].values
         N = P.size
         tail = slice(N // 2, None)
-        def binomial_row(name: str, sim: float, exact: float, note: str = "") -> ComparisonRow:
-            band = 3 * np.sqrt(exact * (1 - exact) / n)
-            return ComparisonRow(name, sim, exact, "", f"{note}band: 3 s.e. = {band:.2g}",
-                                 band=band)
-
         floor = np.sqrt(N / (2 * np.pi * n))
         rows += [
             binomial_row("P(s=1)", float(P_sim[0]), float(P[0])),

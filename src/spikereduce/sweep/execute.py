@@ -81,6 +81,12 @@ def _read_text(path: str) -> str | None:
         return None
 
 
+def _where(plan: SweepPlan, index: int, *, seed: bool = True) -> str:
+    """A point's swept values (and its seed), as in error messages: ``params.p_ei=0.9, ...``."""
+    return ", ".join(f"{k}={v}" for k, v in plan.overrides(index).items()
+                     if seed or k != "seed")
+
+
 def in_context(exc: SpikeReduceError, where: str) -> SpikeReduceError:
     """``exc`` with ``where`` (the sweep point) in front of its message, every field kept."""
     if isinstance(exc, ParameterError):
@@ -170,8 +176,7 @@ def run_sweep(cfg: RunConfig, grid: Sequence[SweepParam | str], store: str | os.
             entry.check_params(point)
             registry.resolve_options(entry.options, point.options, entry.run.where)
         except SpikeReduceError as exc:
-            where = ", ".join(f"{k}={v}" for k, v in plan.overrides(i).items() if k != "seed")
-            raise in_context(exc, f"sweep point {i} ({where})") from None
+            raise in_context(exc, f"sweep point {i} ({_where(plan, i, seed=False)})") from None
     if workers is not None:
         workers = check_int("workers", workers, lo=1)
     if scheduler is not None and (not isinstance(scheduler, str) or not scheduler.strip()):
@@ -234,8 +239,7 @@ def _run_locked(plan: SweepPlan, entry: Any, sweep_store: SweepStore,
                 ds, wall = future.result()
                 future.release()
                 if isinstance(ds, SpikeReduceError):
-                    where = ", ".join(f"{k}={v}" for k, v in plan.overrides(i).items())
-                    raise in_context(ds, f"sweep point {i} ({where})")
+                    raise in_context(ds, f"sweep point {i} ({_where(plan, i)})")
                 if isinstance(ds, _Written):
                     sweep_store.commit_point(i, Path(ds.tmp), ds.checksum,
                                              fingerprint=manifest["fingerprint"],
