@@ -47,7 +47,16 @@ def test_compare_entry_rows_and_figure():
     rows = {r.quantity: r for r in comp.rows}
     assert {"nu_E", "nu_I", "SSI_E", "mean H_EE"} <= set(rows)
     assert rows["nu_E"].unit == "Hz" and rows["nu_E"].rel_error < 0.2
-    assert comp.figure is not None and set(comp.datasets) == {"snn", "dsode"}
+    # the finite-size reduction is reported beside the deterministic one, from the config's seed
+    assert {"nu_E, finite-size", "SSI_E, finite-size", "mean H_EE, finite-size"} <= set(rows)
+    assert rows["nu_E, finite-size"].rel_error < 0.2
+    assert rows["nu_E, finite-size"].micro == rows["nu_E"].micro
+    assert rows["nu_E, finite-size"].macro != rows["nu_E"].macro
+    assert comp.figure is not None
+    assert set(comp.datasets) == {"snn", "dsode", "dsode_finite_size"}
+    assert comp.datasets["dsode_finite_size"].attrs["finite_size"] == "multinomial"
+    off = registry.get_compare("markov").run(cfg.with_overrides({"run.finite_size": "off"}))
+    assert set(off.datasets) == {"snn", "dsode"} and len(off.rows) == len(comp.rows) // 2
 
 
 def test_demo_writes_files(tmp_path):

@@ -115,34 +115,54 @@ def demo(folder: Path) -> list[SummaryRow]:
 def compare_models(params: MarkovParams, t_max: float = 1000.0, *, seed: int = 0,
                    model: str = "snn", refractory: str = "code", connectivity: str = "annealed",
                    external: str = "gaussian", dt: float = 0.1,
-                   t_start: float = 200.0, drive: Any = None) -> Comparison:
-    """Network (micro) vs dsODE (macro) at the same parameters (and the same ``drive``):
-    rates, SSI, MFE rate, mean H."""
+                   t_start: float = 200.0, drive: Any = None,
+                   finite_size: str = "multinomial") -> Comparison:
+    """Network (micro) against the deterministic dsODE and a finite-size dsODE (macro) at the
+    same parameters (and the same ``drive``): rates, SSI, MFE rate, mean H.
+
+    The plain rows ("nu_E", ...) compare the network with the deterministic map; the rows
+    marked "finite-size" compare it with ``simulate_dsode(..., finite_size=finite_size,
+    seed=seed)``. ``finite_size="off"`` leaves those rows out.
+    """
     t_max = check_positive("t_max", t_max)
     seed = check_seed(seed)
     t_start = check_real("t_start", t_start, lo=0.0, hi=t_max, hi_open=True)
     model = check_choice("model", model, ("snn", "sde"))
+    finite_size = check_choice("finite_size", finite_size, ("multinomial", "authors", "off"))
+    params = MarkovParams.check(params)
     net = simulate_network(params, t_max, seed=seed, model=model, connectivity=connectivity,
                            external=external, dt=dt, drive=drive, progress=False)
-    dso = simulate_dsode(params, t_max, refractory=refractory, dt=dt, drive=drive,
-                         progress=False)
-    a, b = summary(net, t_start), summary(dso, t_start)
-    pa, pb = mfe_peaks(net, min(100.0, t_start)), mfe_peaks(dso, min(100.0, t_start))
-    rows = [ComparisonRow("nu_E", a["nu_E"], b["nu_E"], "Hz"),
-            ComparisonRow("nu_I", a["nu_I"], b["nu_I"], "Hz"),
-            ComparisonRow("SSI_E", a["ssi_E"], b["ssi_E"], ""),
-            ComparisonRow("SSI_I", a["ssi_I"], b["ssi_I"], ""),
-            ComparisonRow("MFE rate", a["mfe_rate"], b["mfe_rate"], "Hz",
-                          note=f"pattern {pa.pattern} / {pb.pattern}")]
-    for syn in ("EE", "EI", "IE", "II"):
-        rows.append(ComparisonRow(f"mean H_{syn}", a[f"mean_H_{syn}"], b[f"mean_H_{syn}"],
-                                  "pending spikes/neuron"))
+    reductions = {"": simulate_dsode(params, t_max, refractory=refractory, dt=dt, drive=drive,
+                                     progress=False)}
+    if finite_size != "off":
+        reductions[", finite-size"] = simulate_dsode(
+            params, t_max, refractory=refractory, dt=dt, drive=drive, finite_size=finite_size,
+            seed=seed, progress=False)
+    a = summary(net, t_start)
+    pa = mfe_peaks(net, min(100.0, t_start))
+    rows = []
+    for tag, dso in reductions.items():
+        b = summary(dso, t_start)
+        pb = mfe_peaks(dso, min(100.0, t_start))
+        rows += [ComparisonRow(f"nu_E{tag}", a["nu_E"], b["nu_E"], "Hz"),
+                 ComparisonRow(f"nu_I{tag}", a["nu_I"], b["nu_I"], "Hz"),
+                 ComparisonRow(f"SSI_E{tag}", a["ssi_E"], b["ssi_E"], ""),
+                 ComparisonRow(f"SSI_I{tag}", a["ssi_I"], b["ssi_I"], ""),
+                 ComparisonRow(f"MFE rate{tag}", a["mfe_rate"], b["mfe_rate"], "Hz",
+                               note=f"pattern {pa.pattern} / {pb.pattern}")]
+        for syn in ("EE", "EI", "IE", "II"):
+            rows.append(ComparisonRow(f"mean H_{syn}{tag}", a[f"mean_H_{syn}"],
+                                      b[f"mean_H_{syn}"], "pending spikes/neuron"))
     t1 = min(t_max, t_start + 200.0)
-    fig = rates_figure({f"{model.upper()} (seed {seed})": net,
-                        f"dsODE ({refractory})": dso}, t_window=(t_start, t1))
-    return Comparison("markov", rows, figure=fig,
-                      datasets={model: net, "dsode": dso},
-                      title=f"markov: {model.upper()} network vs dsODE, t > {t_start:g} ms")
+    panels = {f"{model.upper()} (seed {seed})": net, f"dsODE ({refractory})": reductions[""]}
+    datasets = {model: net, "dsode": reductions[""]}
+    if finite_size != "off":
+        panels[f"finite-size dsODE ({finite_size}, seed {seed})"] = reductions[", finite-size"]
+        datasets["dsode_finite_size"] = reductions[", finite-size"]
+    fig = rates_figure(panels, t_window=(t_start, t1))
+    what = "dsODE" if finite_size == "off" else "deterministic and finite-size dsODE"
+    return Comparison("markov", rows, figure=fig, datasets=datasets,
+                      title=f"markov: {model.upper()} network vs {what}, t > {t_start:g} ms")
 
 
 @register_compare("markov", options=(
@@ -150,7 +170,9 @@ def compare_models(params: MarkovParams, t_max: float = 1000.0, *, seed: int = 0
     Option("model", "snn", str, "", "network compared with the dsODE: 'snn' or 'sde' (default: "
            "the config's model)"),
     Option("t_start", 200.0, float, "ms", "statistics use t > t_start"),
-), description="SNN vs dsODE at the same parameters")
+    Option("finite_size", "multinomial", str, "", "finite-size dsODE compared beside the "
+           "deterministic one: 'multinomial', 'authors' or 'off' (seeded by the config's seed)"),
+), description="SNN vs the deterministic and the finite-size dsODE at the same parameters")
 def compare(cfg: RunConfig, opts: dict[str, Any]) -> Comparison:
     if cfg.model in ("snn", "sde") and "model" not in cfg.options:
         opts["model"] = cfg.model
