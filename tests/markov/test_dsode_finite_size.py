@@ -136,7 +136,32 @@ def test_time_varying_drive_for_every_model():
         same = run(lambda t: np.full_like(t, p.lam))
         np.testing.assert_array_equal(same["rate_E"].values, base["rate_E"].values)
     for bad in ({"kind": "ramp"}, {"kind": "pulse", "amplitude": -10.0, "start": 0.0,
-                                   "stop": 10.0}, np.ones(5), "strong"):
+                                   "stop": 10.0}, np.ones(5), "strong",
+                {"kind": "table", "times": [0.0, 50.0], "rates": [7.0]},
+                {"kind": "table", "times": [50.0, 0.0], "rates": [7.0, 8.0]},
+                {"kind": "table", "times": [0.0, 50.0], "rates": [7.0, -1.0]},
+                {"kind": "periodic", "amplitude": 1.0, "period": 5.0, "stop": 3.0}):
         with pytest.raises(ParameterError) as err:
             simulate_dsode(p, 100.0, drive=bad)
         assert err.value.field.startswith("drive")
+
+
+def test_drive_inputs_step_table_and_the_nlif_objects():
+    """The nlif family's Pulse/Periodic objects drive a markov model exactly as the tables do; a
+    pulse without stop is a step; a tabulated rate is linear between its points."""
+    from spikereduce.nlif import Periodic, Pulse
+
+    p = MarkovParams()
+    table = simulate_dsode(p, 100.0, drive={"kind": "pulse", "amplitude": 3.0, "start": 20.0,
+                                            "stop": 50.0, "offset": 0.5})
+    obj = simulate_dsode(p, 100.0, drive=Pulse(3.0, 20.0, 50.0, 0.5))
+    np.testing.assert_array_equal(obj["rate_E"].values, table["rate_E"].values)
+    np.testing.assert_array_equal(table["lam"].values[[0, 199, 200, 499, 500]],
+                                  [7.5, 7.5, 10.5, 10.5, 7.5])
+    sine = simulate_dsode(p, 100.0, drive=Periodic(1.0, 20.0))["lam"].values
+    np.testing.assert_allclose(sine[[0, 50, 150]], [7.0, 8.0, 6.0], atol=1e-12)
+    step = simulate_dsode(p, 100.0, drive={"kind": "pulse", "amplitude": 2.0, "start": 60.0})
+    np.testing.assert_array_equal(step["lam"].values[[0, 599, 600, 999]], [7.0, 7.0, 9.0, 9.0])
+    tab = simulate_dsode(p, 100.0, drive={"kind": "table", "times": [10.0, 50.0],
+                                          "rates": [7.0, 9.0]})["lam"].values
+    np.testing.assert_allclose(tab[[0, 100, 300, 500, 999]], [7.0, 7.0, 8.0, 9.0, 9.0])

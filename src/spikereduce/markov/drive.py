@@ -5,9 +5,17 @@ A drive is one of:
 * None: the constant rate ``params.lam``;
 * a callable t -> λ(t) (t in ms, λ in kicks per ms), evaluated at the start of each step;
 * an array of one rate per step;
-* a table (as in a config): ``{kind = "pulse", amplitude = A, start = t0, stop = t1}`` adds A to
-  ``params.lam`` on [t0, t1); ``{kind = "periodic", amplitude = A, period = T}`` adds
-  A sin(2π t / T).
+* a table (as in a config), or the same input object the nlif family takes
+  (:class:`spikereduce.nlif.Pulse`, :class:`spikereduce.nlif.Periodic`), read in kicks per ms:
+
+  - ``{kind = "pulse", amplitude = A, start = t0, stop = t1}`` adds A to ``params.lam`` on
+    [t0, t1); without ``stop`` it is a step that lasts to the end of the run;
+  - ``{kind = "periodic", amplitude = A, period = T}`` adds A sin(2π t / T);
+  - ``{kind = "table", times = [t_0, ...], rates = [λ_0, ...]}`` is a tabulated rate: λ(t)
+    itself (not added to ``params.lam``), linear between the points and held constant
+    before the first and after the last;
+
+  pulse and periodic tables may also carry ``offset``, added at all times.
 
 Rates must be finite and non-negative.
 """
@@ -22,7 +30,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import ParameterError
-from ..params import check_positive, check_real
+from ..params import Params, check_positive, check_real
 from .params import MarkovParams
 
 
@@ -31,6 +39,8 @@ def drive_rates(params: MarkovParams, drive: Any, n_steps: int, dt: float) -> np
     t = dt * np.arange(n_steps)
     if drive is None:
         return np.full(n_steps, float(params.lam))
+    if isinstance(drive, Params):  # the nlif family's input objects, read in kicks per ms
+        drive = drive.model_dump()
     if isinstance(drive, Mapping):
         lam = _table(params, dict(drive), t)
     elif callable(drive):
@@ -43,7 +53,7 @@ def drive_rates(params: MarkovParams, drive: Any, n_steps: int, dt: float) -> np
                                  f"per ms ({exc})") from None
     elif isinstance(drive, (str, bytes, bool)):
         raise ParameterError("drive", drive, "None, a callable t -> rate, an array of rates "
-                             "per step, or a pulse/periodic table")
+                             "per step, or a pulse/periodic/table input")
     else:
         try:
             lam = np.array(drive, dtype=float)
@@ -61,21 +71,44 @@ def drive_rates(params: MarkovParams, drive: Any, n_steps: int, dt: float) -> np
 
 def _table(params: MarkovParams, spec: dict[str, Any], t: np.ndarray) -> np.ndarray:
     kind = spec.pop("kind", None)
-    if kind == "pulse":
-        keys = {"amplitude", "start", "stop"}
-    elif kind == "periodic":
-        keys = {"amplitude", "period"}
-    else:
-        raise ParameterError("drive.kind", kind, "'pulse' or 'periodic'")
-    if set(spec) != keys:
-        raise ParameterError("drive", sorted(spec), f"the fields {sorted(keys)} for a {kind}")
+    required, optional = {
+        "pulse": ({"amplitude", "start"}, {"stop", "offset"}),
+        "periodic": ({"amplitude", "period"}, {"offset"}),
+        "table": ({"times", "rates"}, set()),
+    }.get(kind, (None, None))
+    if required is None:
+        raise ParameterError("drive.kind", kind, "'pulse', 'periodic' or 'table'")
+    if not required <= set(spec) <= required | optional:
+        raise ParameterError("drive", sorted(spec), f"the fields {sorted(required)} for a "
+                             f"{kind}" + (f" (optional: {sorted(optional)})" if optional
+                                          else ""))
+    if kind == "table":
+        return _tabulated(spec["times"], spec["rates"], t)
     amp = check_real("drive.amplitude", spec["amplitude"])
+    offset = check_real("drive.offset", spec.get("offset", 0.0))
     if kind == "pulse":
         start = check_real("drive.start", spec["start"], lo=0.0)
-        stop = check_real("drive.stop", spec["stop"], lo=start, lo_open=True)
-        return params.lam + amp * ((t >= start) & (t < stop))
+        stop = spec.get("stop")
+        stop = math.inf if stop is None else check_real("drive.stop", stop, lo=start,
+                                                          lo_open=True)
+        return params.lam + offset + amp * ((t >= start) & (t < stop))
     period = check_positive("drive.period", spec["period"])
-    return params.lam + amp * np.sin(2.0 * math.pi * t / period)
+    return params.lam + offset + amp * np.sin(2.0 * math.pi * t / period)
+
+
+def _tabulated(times: Any, rates: Any, t: np.ndarray) -> np.ndarray:
+    try:
+        tt = np.array(times, dtype=float)
+        rr = np.array(rates, dtype=float)
+    except (TypeError, ValueError):
+        raise ParameterError("drive.times", "non-numeric", "two lists of numbers") from None
+    if tt.ndim != 1 or tt.size == 0 or rr.shape != tt.shape:
+        raise ParameterError("drive.rates", f"shape {rr.shape}", f"one rate per time "
+                             f"({tt.size} times, at least one)")
+    if not np.all(np.isfinite(tt)) or np.any(np.diff(tt) <= 0):
+        raise ParameterError("drive.times", "unordered or non-finite", "finite, strictly "
+                             "increasing times (ms)")
+    return np.interp(t, tt, rr)
 
 
 def with_drive(ds: xr.Dataset, lam: np.ndarray, drive: Any) -> xr.Dataset:

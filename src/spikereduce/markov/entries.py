@@ -32,9 +32,10 @@ from .params import MarkovParams
 
 T_MAX = Option("t_max", 1000.0, float, "ms", "simulated time")
 DT = Option("dt", 0.1, float, "ms", "time step")
-DRIVE = Option("drive", None, dict, "1/ms", "time-varying external rate added to params.lam: "
-               "{kind = 'pulse', amplitude, start, stop} or {kind = 'periodic', amplitude, "
-               "period} (ms)")
+DRIVE = Option("drive", None, dict, "1/ms", "time-varying external rate: added to params.lam, "
+               "{kind = 'pulse', amplitude, start, stop} (no stop: a step) or {kind = "
+               "'periodic', amplitude, period}; or the rate itself, {kind = 'table', times, "
+               "rates} (ms, 1/ms, linear between points)")
 NETWORK = (
     T_MAX, DT, DRIVE,
     Option("connectivity", "annealed", str, "", "'annealed' (targets redrawn per spike) or "
