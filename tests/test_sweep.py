@@ -134,12 +134,31 @@ def test_parse_param_forms():
     assert parse_param("run.n=0:1:3").values == (0.0, 0.5, 1.0)
     assert parse_param("b=-1,0.5, 2").values == (-1.0, 0.5, 2.0)
     assert parse_param("b=3:3:1").values == (3,)
+    # one field of a table option (a markov drive's amplitude)
+    d = parse_param("run.drive.amplitude=0,2")
+    assert d.key == "run.drive.amplitude" and d.dim == "drive.amplitude"
+
+
+def test_overrides_set_one_field_of_a_table_option():
+    from spikereduce.config import RunConfig
+
+    cfg = RunConfig("markov", "dsode", options={"drive": {"kind": "pulse", "amplitude": 1.0,
+                                                          "start": 5.0}})
+    out = cfg.with_overrides({"run.drive.amplitude": 3.0})
+    assert out.options["drive"] == {"kind": "pulse", "amplitude": 3.0, "start": 5.0}
+    assert cfg.options["drive"]["amplitude"] == 1.0  # the base config is not changed
+    assert RunConfig("m", "x").with_overrides({"run.drive.kind": "pulse"}).options == {
+        "drive": {"kind": "pulse"}}
+    for key in ("run.t_max.x", "run.drive.a.b"):
+        with pytest.raises(ParameterError, match="cannot set"):
+            RunConfig("m", "x", options={"t_max": 1.0}).with_overrides({key: 1})
 
 
 @pytest.mark.parametrize("spec", ["p_ei", "p_ei=", "=0:1:3", "p_ei=0:1", "p_ei=0:1:2:3",
                                   "p_ei=a:1:3", "p_ei=0:1:0", "p_ei=0:1:2.5", "p_ei=0:1:true",
                                   "p_ei=0:inf:3", "1x=0:1:3", "foo.x=0:1:3", "p_ei=1,1",
-                                  "p_ei=0:1:1"])
+                                  "p_ei=0:1:1", "params.p_ei.x=0,1", "run.drive.a.b=0,1",
+                                  "run.drive.=0,1"])
 def test_parse_param_refuses_bad_syntax(spec):
     with pytest.raises(ParameterError, match="--param"):
         parse_param(spec)
@@ -586,6 +605,8 @@ def test_resume_recomputes_damaged_points(tmp_path, cluster, how):
 @pytest.mark.parametrize("param, expected", [
     ("params.zz=1,2", "sweep point 0 (params.zz=1): unknown parameter 'zz'"),
     ("p_ei=0.5,2", "sweep point 1 (params.p_ei=2.0): p_ei = 2.0 is invalid"),
+    # a drive table without its kind: the option's content is checked up front too
+    ("run.drive.amplitude=0,2", "sweep point 0 (run.drive.amplitude=0): drive.kind = None"),
 ])
 def test_bad_point_parameters_are_refused_before_a_store_or_cluster_exists(
         tmp_path, capsys, monkeypatch, param, expected):
@@ -602,3 +623,26 @@ def test_bad_point_parameters_are_refused_before_a_store_or_cluster_exists(
     assert code == 2 and err.count("\n") == 1 and expected in err, err
     assert not (tmp_path / "s.zarr").exists()
     assert time.perf_counter() - t0 < 5.0
+
+
+@pytest.mark.slow
+def test_markov_sweep_over_the_drive_amplitude(tmp_path, cluster):
+    """A sweep over one field of the drive table: each point equals a direct run."""
+    if ("markov", "dsode") not in {(e.family, e.model) for e in registry.run_entries()}:
+        pytest.skip("the markov family is not installed")
+    from spikereduce.config import RunConfig
+
+    cfg = RunConfig("markov", "dsode", seed=3, options={
+        "t_max": 200.0, "finite_size": "multinomial",
+        "drive": {"kind": "pulse", "amplitude": 0.0, "start": 100.0}})
+    run_sweep(cfg, ["run.drive.amplitude=0,3"], tmp_path / "d.zarr", client=cluster[1])
+    ds = open_sweep(tmp_path / "d.zarr")
+    assert list(ds["drive.amplitude"].values) == [0, 3]
+    plan = make_plan(cfg, ["run.drive.amplitude=0,3"])
+    for i in range(2):
+        direct = registry.get_run("markov", "dsode").run(plan.point_config(i))
+        point = ds.isel({"drive.amplitude": i})
+        assert point.rate_E.values.tobytes() == direct.rate_E.values.tobytes()
+        assert float(point.lam.values[-1]) == 7.0 + 3.0 * i
+    on = ds.nu_E.values
+    assert on[1] > on[0]

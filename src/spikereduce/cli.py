@@ -311,7 +311,8 @@ def compare(config: Annotated[Path, typer.Argument(help="TOML config of the fami
 def sweep(config: Annotated[Path, typer.Argument(help="TOML config of the model to sweep")],
           param: Annotated[list[str], typer.Option(
               "--param", help="swept value: NAME=START:STOP:COUNT (both ends included) or "
-                              "NAME=V1,V2,...; NAME is params.X (or X) or run.X; repeatable")],
+                              "NAME=V1,V2,...; NAME is params.X (or X), run.X or "
+                              "run.TABLE.FIELD (run.drive.amplitude); repeatable")],
           store: Annotated[Path, typer.Option("--store", help="Zarr store of the results "
                                                                 "(a rerun resumes it)")],
           seeds: Annotated[int, typer.Option("--seeds", help="seed replicates per point")] = 1,

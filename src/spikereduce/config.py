@@ -39,7 +39,8 @@ class RunConfig:
     source: str = ""
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> RunConfig:
-        """Apply ``{"params.b": 0.5, "run.t_max": 2, "seed": 3}`` style overrides."""
+        """Apply ``{"params.b": 0.5, "run.t_max": 2, "seed": 3}`` style overrides;
+        ``run.TABLE.FIELD`` sets one field of a table option (``run.drive.amplitude``)."""
         params, options, seed = dict(self.params), dict(self.options), self.seed
         for key, value in overrides.items():
             section, _, name = key.partition(".")
@@ -47,11 +48,24 @@ class RunConfig:
                 seed = check_seed(value)
             elif section == "params" and name:
                 params[name] = value
+            elif section == "run" and "." in name:
+                # one field of a table option, e.g. run.drive.amplitude
+                table, _, sub = name.partition(".")
+                current = options.get(table)
+                if current is None:
+                    current = {}
+                if not isinstance(current, Mapping) or not sub or "." in sub:
+                    raise ParameterError(key, value, message=(
+                        f"cannot set {key!r}: run.{table} is not a table"
+                        if sub and "." not in sub else
+                        f"cannot set {key!r}: names are 'run.NAME' or 'run.TABLE.FIELD'"))
+                options[table] = {**current, sub: value}
             elif section == "run" and name:
                 options[name] = value
             else:
                 raise ParameterError(key, value, message=(
-                    f"cannot set {key!r}: names are 'seed', 'params.NAME' or 'run.NAME'"))
+                    f"cannot set {key!r}: names are 'seed', 'params.NAME', 'run.NAME' or "
+                    f"'run.TABLE.FIELD'"))
         return replace(self, params=params, options=options, seed=seed)
 
 

@@ -49,13 +49,22 @@ class Option:
     kind: type = float
     unit: str = ""
     doc: str = ""
+    #: checks a value's content (raises ParameterError), for options whose errors should be
+    #: found before a sweep starts (a module-level function: options travel to workers)
+    validate: Callable[[Any], Any] | None = None
 
     def check(self, value: Any, where: str) -> Any:
         """``value`` as this option's kind (an integer is a number and an integral number an
-        integer; None where the default is None); the model's own function then checks its
-        range."""
+        integer; None where the default is None), then its ``validate``; the model's own
+        function checks the rest."""
         if value is None and self.default is None:
             return None
+        value = self._kind(value, where)
+        if self.validate is not None:
+            self.validate(value)
+        return value
+
+    def _kind(self, value: Any, where: str) -> Any:
         k = self.kind
         if k is int and isinstance(value, float) and value.is_integer():
             value = int(value)  # n = 1e5 in a config means 100000

@@ -69,6 +69,12 @@ def drive_rates(params: MarkovParams, drive: Any, n_steps: int, dt: float) -> np
     return np.ascontiguousarray(lam)
 
 
+def check_drive(drive: Any) -> None:
+    """Raise ParameterError for a drive that no run could use (a config's table checked before
+    a sweep starts); a valid one passes."""
+    drive_rates(MarkovParams(), drive, 1, 0.1)
+
+
 def _table(params: MarkovParams, spec: dict[str, Any], t: np.ndarray) -> np.ndarray:
     kind = spec.pop("kind", None)
     required, optional = {

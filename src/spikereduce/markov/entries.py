@@ -18,6 +18,7 @@ from ..params import check_choice, check_positive, check_real, check_seed
 from ..plot import save_png
 from ..registry import Option, SummaryRow, register_compare, register_demo, register_run
 from .bifurcation import bifurcation
+from .drive import check_drive
 from .dsode import simulate_dsode
 from .figures import (
     bifurcation_figure,
@@ -35,7 +36,7 @@ DT = Option("dt", 0.1, float, "ms", "time step")
 DRIVE = Option("drive", None, dict, "1/ms", "time-varying external rate: added to params.lam, "
                "{kind = 'pulse', amplitude, start, stop} (no stop: a step) or {kind = "
                "'periodic', amplitude, period}; or the rate itself, {kind = 'table', times, "
-               "rates} (ms, 1/ms, linear between points)")
+               "rates} (ms, 1/ms, linear between points)", validate=check_drive)
 NETWORK = (
     T_MAX, DT, DRIVE,
     Option("connectivity", "annealed", str, "", "'annealed' (targets redrawn per spike) or "

@@ -25,14 +25,15 @@ MAX_POINTS = 1_000_000
 FORMAT = "spikereduce-sweep"
 FORMAT_VERSION = 1
 REPLICATE_DIM = "replicate"
-_NAME = re.compile(r"^(?:(params|run)\.)?([A-Za-z_][A-Za-z0-9_]*)$")
+_NAME = re.compile(r"^(?:(params|run)\.)?([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?)$")
 
 
 @dataclass(frozen=True)
 class SweepParam:
-    """One swept axis: the override key (``params.p_ei``, ``run.t_max``) and its values.
+    """One swept axis: the override key (``params.p_ei``, ``run.t_max``,
+    ``run.drive.amplitude``) and its values.
 
-    The Dataset dimension is the bare name (``p_ei``).
+    The Dataset dimension is the key without its section (``p_ei``, ``drive.amplitude``).
     """
 
     key: str
@@ -58,7 +59,8 @@ def parse_param(spec: str) -> SweepParam:
     """Parse ``NAME=START:STOP:COUNT`` (COUNT evenly spaced values, both ends included) or
     ``NAME=V1,V2,...`` (explicit values).
 
-    NAME is ``params.X``, ``run.X`` or a bare ``X`` (meaning ``params.X``). Integer START and STOP
+    NAME is ``params.X``, ``run.X``, ``run.TABLE.FIELD`` (one field of a table option, such as
+    ``run.drive.amplitude``) or a bare ``X`` (meaning ``params.X``). Integer START and STOP
     with integer steps give integer values (for counts such as ``run.n``).
     """
     if not isinstance(spec, str):
@@ -69,6 +71,9 @@ def parse_param(spec: str) -> SweepParam:
     if not sep or match is None or not rest.strip():
         raise ParameterError("--param", spec, message=f"--param {spec!r}: {usage}")
     key = f"{match.group(1) or 'params'}.{match.group(2)}"
+    if "." in match.group(2) and match.group(1) != "run":
+        raise ParameterError("--param", spec, message=(
+            f"--param {spec!r}: only run options have fields (run.TABLE.FIELD)"))
     if ":" in rest:
         parts = rest.split(":")
         if len(parts) != 3:
