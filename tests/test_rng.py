@@ -30,6 +30,14 @@ def _counts(state, n, kind, a, b):
     return out
 
 
+@numba.njit
+def _tabled_counts(state, n, n_trials, p, log_fact, inv):
+    out = np.empty(n, np.int64)
+    for i in range(n):
+        out[i] = g.binomial_tabled(state, 0, n_trials, p, log_fact, inv)
+    return out
+
+
 def _splitmix64_words(seed, count):
     """SplitMix64 outputs from ``seed`` through the library's compiled mix64 (the Weyl position
     of draw k is seed + k GAMMA)."""
@@ -77,6 +85,22 @@ def test_poisson_counts_follow_the_poisson_law(lam):
 def test_binomial_counts_follow_the_binomial_law(n_trials, p):
     n = 100_000
     x = _counts(streams(2).state("network"), n, 1, p, n_trials)
+    _assert_binomial(x, n_trials, p)
+
+
+# the tabled sampler's branches: upward from zero below a mean of 3 (with p and 1 - p), from the
+# mode above it, and the untabled sampler for counts beyond the table (n_trials = 5000)
+@pytest.mark.parametrize("n_trials,p", [(10, 0.3), (50, 0.003), (50, 0.97), (50, 0.5),
+                                        (400, 0.2), (2000, 0.999), (5000, 0.3)])
+def test_tabled_binomial_counts_follow_the_binomial_law(n_trials, p):
+    tables = g.binomial_tables(2400)
+    x = _tabled_counts(streams(3).state("reduction"), 100_000, n_trials, p, *tables)
+    _assert_binomial(x, n_trials, p)
+
+
+def _assert_binomial(x, n_trials, p):
+    """Mean within 5 standard errors and a chi-square test of the histogram (p > 1e-4)."""
+    n = x.size
     assert x.min() >= 0 and x.max() <= n_trials
     mean, var = n_trials * p, n_trials * p * (1 - p)
     assert abs(x.mean() - mean) < 5 * np.sqrt(var / n)

@@ -18,12 +18,12 @@ def _example():
 
 def test_every_model_follows_a_step_in_drive(tmp_path):
     example = _example()
-    results, rows = example.measure(2.0, 250.0, 500.0, 2)
+    results, rows = example.measure(2.0, 400.0, 800.0, 3)
     assert len(rows) == len(example.P_EI) * len(example.MODELS)
     for p, model, before, _first, after in rows:
-        # +2 kicks/ms on 7 raises every rate by well over its seed-to-seed spread (the full run
-        # gives ratios 1.24-1.62 for nu_E and nu_I, at both p_EI)
-        assert after[0] > 1.15 * before[0] and after[1] > 1.15 * before[1], (p, model)
+        # +2 kicks/ms on 7 raises every rate by well over its seed-to-seed spread: 5 seeds give
+        # ratios 1.24-1.62 for nu_E and nu_I at both p_EI, 3 seeds 1.20-1.58
+        assert after[0] > 1.1 * before[0] and after[1] > 1.1 * before[1], (p, model)
     for (p, model), dsets in results.items():
         lam = dsets[0]["lam"].values
         assert lam[0] == 7.0 and lam[-1] == 9.0, (p, model)

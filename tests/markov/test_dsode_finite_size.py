@@ -62,10 +62,13 @@ def test_noise_vanishes_as_the_network_grows(variant):
 @pytest.mark.parametrize("variant", ["multinomial", "authors"])
 def test_statistics_approach_the_deterministic_map_over_sizes_100_200_800(variant):
     """The size-scaled networks (N_E = 3 size, N_I = size, S x 100/size) at p_EI = 0.5, 3 seeds,
-    600 ms. Measured largest gap of nu_E, nu_I (Hz) to the deterministic map at sizes 100, 200,
-    800: multinomial 6.9, 1.7, 0.35; authors' noise 0.68, 0.67, 0.30; SSI_E gaps <= 0.03.
-    Asserted: at size 800 the gap is below 0.5 Hz and half that at size 100, SSI_E within
-    0.01."""
+    600 ms. The finite-size model's mean rates differ from the map's by a bias of order 1/N plus
+    a sampling error: measured largest gap of nu_E, nu_I (Hz) at sizes 100, 200, 800, multinomial
+    3.9/5.1, 2.7/3.2, 0.24/0.55; over 24 seeds at size 800 the bias is -0.7/-1.0 Hz with a
+    standard error of 0.5/0.7 Hz for a mean of 3 seeds; authors' noise 0.68, 0.67, 0.30.
+    Asserted, multinomial: the gap at size 800 under a third of the gap at size 100 (1/N predicts
+    an eighth) and under 2 Hz (bias plus 1.5 standard errors); authors' noise (smaller at size
+    100, slower to fall): under half and under 0.5 Hz; SSI_E within 0.01."""
     gaps = []
     for size in (100, 200, 800):
         p = MarkovParams(p_ei=0.5).scaled(size)
@@ -74,7 +77,8 @@ def test_statistics_approach_the_deterministic_map_over_sizes_100_200_800(varian
         runs = [simulate_dsode(p, 600.0, finite_size=variant, seed=s) for s in (1, 2, 3)]
         sto = np.mean([[*firing_rates(d), ssi(d)[0]] for d in runs], axis=0)
         gaps.append(np.abs(sto - det))
-    assert gaps[2][:2].max() < 0.5 and gaps[2][:2].max() < gaps[0][:2].max() / 2, gaps
+    bound, ratio = (2.0, 3.0) if variant == "multinomial" else (0.5, 2.0)
+    assert gaps[2][:2].max() < bound and gaps[2][:2].max() < gaps[0][:2].max() / ratio, gaps
     assert gaps[2][2] < 0.01, gaps
 
 

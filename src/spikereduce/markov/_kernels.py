@@ -12,9 +12,16 @@ import math
 import numpy as np
 from numba import njit
 
-from ..rng.generators import binomial, normal, poisson, poisson_from_uniform, uniform
+from ..rng.generators import (
+    binomial,
+    binomial_tabled,
+    normal,
+    poisson,
+    poisson_from_uniform,
+    uniform,
+)
 from .moments import moment_step
-from .transition import closure, transport
+from .transition import closure, transport, transport_sample
 
 _EPS = 1e-4  # dsODE: width of the degenerate uniform at a bin edge (reference closure)
 _TINY = 1e-10  # dsODE: reference tolerance, smaller bin counts are set to 0
@@ -280,41 +287,10 @@ NOISE_AUTHORS = 1
 NOISE_MULTINOMIAL = 2
 
 
-@njit(cache=True, inline="always")
-def _multinomial_bin(a, b, mu, sd, edges, nm, new_n, new_w, qn, qw, rng):
-    """Move the ``nm`` (integer) neurons of one bin: their destinations (a spike, each bin, or
-    below the grid) are one multinomial draw with the transport probabilities, taken as
-    successive binomials; each moved neuron carries its destination's conditional mean.
-    Returns (fired, dropped)."""
-    nb = edges.size - 1
-    for d in range(nb):
-        qn[d] = 0.0
-        qw[d] = 0.0
-    spike, below, placed = transport(a, b, mu, sd, edges, 1.0, qn, qw)
-    left = int(round(nm))
-    p_left = 1.0
-    fired = 0
-    if spike > 0.0 and left > 0:
-        fired = binomial(rng, 0, left, min(1.0, spike / p_left))
-        left -= fired
-        p_left -= spike
-    for d in range(nb):
-        q = qn[d]
-        if q <= 0.0 or left == 0:
-            continue
-        k = left if q >= p_left else binomial(rng, 0, left, q / p_left)
-        if k > 0:
-            new_n[d] += k
-            new_w[d] += k * (qw[d] / q)
-            left -= k
-        p_left -= q
-    return float(fired), float(left)
-
-
 @njit(cache=True, fastmath={"contract", "arcp", "nsz"})
 def dsode_chunk(s0, s1, n, w, refr, hbar, sig, r_prev, lost, n_pop, lam, M, Mr, tau_m, tau, p,
                 s, tau_r, dt, code_refractory, edges, m0, out_rate, out_h, out_sig, out_r,
-                out_n, out_lost, noise, rng, spare, shot_noise):
+                out_n, out_lost, noise, rng, spare, shot_noise, log_fact, inv):
     """Advance the dsODE over steps [s0, s1) in place.
 
     n, w: (2, J) bin counts and first moments; refr: (2,) refractory pools; hbar, sig: (4,)
@@ -324,16 +300,16 @@ def dsode_chunk(s0, s1, n, w, refr, hbar, sig, r_prev, lost, n_pop, lam, M, Mr, 
     ``noise``: 0 the deterministic map; NOISE_AUTHORS the finite-size noise of the reference
     code (each bin's step mean and variance perturbed by their sampling errors, the rate by
     N(0, r)); NOISE_MULTINOMIAL integer neurons moved between bins, to a spike and out of the
-    refractory pool by exact binomial draws (multinomial transport). ``rng`` (uint64[1]) and
-    ``spare`` (float64[2]) are the generator state. ``shot_noise`` replaces the reference
-    variance of the synaptic input, s^2 Sigma / tau^2 per unit time, by s^2 H / tau + s^2 Sigma dt
-    / tau^2: the shot noise of consuming pending spikes one at a time, which the reference omits.
+    refractory pool by exact binomial draws (multinomial transport, with the log-factorial and
+    reciprocal tables ``log_fact``, ``inv`` of spikereduce.rng.generators.binomial_tables).
+    ``rng`` (uint64[1]) and ``spare`` (float64[2]) are the generator state. ``shot_noise``
+    replaces the reference variance of the synaptic input, s^2 Sigma / tau^2 per unit time, by
+    s^2 H / tau + s^2 Sigma dt / tau^2: the shot noise of consuming pending spikes one at a
+    time, which the reference omits.
     """
     nb = edges.size - 1
     new_n = np.empty(nb)
     new_w = np.empty(nb)
-    qn = np.zeros(nb)
-    qw = np.zeros(nb)
     inv_span = 1.0 / (M + Mr)
     shrink = 1.0 - dt / tau_m if tau_m > 0 else 1.0
     nf = np.zeros(2)
@@ -369,8 +345,9 @@ def dsode_chunk(s0, s1, n, w, refr, hbar, sig, r_prev, lost, n_pop, lam, M, Mr, 
                 mu = (ext_mu + drive_e - f * drive_i) * dt
                 var = (ext_var + var_e + f * f * var_i) * dt
                 if noise == NOISE_MULTINOMIAL:
-                    fired_m, dropped_m = _multinomial_bin(a, b, mu, math.sqrt(var), edges, nm,
-                                                          new_n, new_w, qn, qw, rng)
+                    fired_m, dropped_m = transport_sample(a, b, mu, math.sqrt(var), edges,
+                                                          int(round(nm)), new_n, new_w, rng,
+                                                          log_fact, inv)
                     fired += fired_m
                     dropped += dropped_m
                     continue
@@ -396,7 +373,8 @@ def dsode_chunk(s0, s1, n, w, refr, hbar, sig, r_prev, lost, n_pop, lam, M, Mr, 
             else:
                 out = r_tmp * dt / tau_r
             if noise == NOISE_MULTINOMIAL and 0.0 < out < r_tmp:
-                out = float(binomial(rng, 0, int(round(r_tmp)), out / r_tmp))
+                out = float(binomial_tabled(rng, 0, int(round(r_tmp)), out / r_tmp, log_fact,
+                                            inv))
             refr[pop] = r_tmp - out
             new_n[m0] += out
             for d in range(nb):

@@ -16,6 +16,7 @@ from scipy.special import ndtr
 
 from ..errors import ParameterError
 from ..params import check_positive, check_real
+from ..rng.generators import binomial_tabled
 
 _INV_SQRT2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _INV_SQRT2 = 1.0 / math.sqrt(2.0)
@@ -116,6 +117,45 @@ def _cdf_shortfall_fast(x, lo, hi, sigma, inv_s, inv_w, point):
     return f, (ba - bb) * inv_w
 
 
+@njit(cache=True, inline="always", fastmath={"contract", "arcp", "nsz"})
+def _step_law(a, b, mu, sigma):
+    """The support [lo, hi] of Unif[a, b] + mu, 1/σ, 1/(b − a) and whether the uniform is
+    narrow enough to be a point mass: the arguments of :func:`_cdf_shortfall_fast`."""
+    w = b - a
+    return a + mu, b + mu, 1.0 / sigma, 1.0 / w, w < _POINT * sigma
+
+
+@njit(cache=True, inline="always")
+def _first_bin(edges, bottom):
+    """The first bin d >= 1 whose upper edge lies above ``bottom`` (binary search): below it
+    F = 0 = D."""
+    nb = edges.size - 1
+    if edges[2] > bottom:
+        return 1
+    lo_i = 2
+    hi_i = nb
+    while lo_i < hi_i:  # smallest j with edges[j] > bottom
+        mid = (lo_i + hi_i) // 2
+        if edges[mid] <= bottom:
+            lo_i = mid + 1
+        else:
+            hi_i = mid
+    return lo_i - 1
+
+
+@njit(cache=True, inline="always", fastmath={"contract", "arcp", "nsz"})
+def _bin_mean(edges, d, f_d, d_d, d_prev, qd):
+    """Mean voltage of the mass qd that lands in bin d, from F and D at its two edges: the
+    partial first moment relative to the lower edge is G(hi) − G(lo) − lo·q."""
+    part = (edges[d + 1] - edges[d]) * f_d - (d_d - d_prev)
+    v = edges[d] + part / qd
+    if v < edges[d]:
+        return edges[d]
+    if v > edges[d + 1]:
+        return edges[d + 1]
+    return v
+
+
 @njit(cache=True, fastmath={"contract", "arcp", "nsz"})
 def transport(a, b, mu, sigma, edges, nm, n_out, w_out):
     """Move ``nm`` neurons, uniform on [a, b], by one Gaussian step N(mu, sigma²) onto the grid.
@@ -126,45 +166,21 @@ def transport(a, b, mu, sigma, edges, nm, n_out, w_out):
     mass fraction dropped below edges[1], total fraction placed in bins).
     """
     nb = edges.size - 1
-    lo = a + mu
-    hi = b + mu
-    inv_s = 1.0 / sigma
-    w = b - a
-    inv_w = 1.0 / w
-    point = w < _POINT * sigma
+    lo, hi, inv_s, inv_w, point = _step_law(a, b, mu, sigma)
     f_prev, d_prev = _cdf_shortfall_fast(edges[1], lo, hi, sigma, inv_s, inv_w, point)
     below = f_prev
     placed = 0.0
     # edges wholly below the support have F = 0; above it F = 1 and nothing more lands
     top = hi + _CUT * sigma
     bottom = lo - _CUT * sigma
-    # first bin whose upper edge is above the support (binary search; F = 0 = D below it)
-    d_first = 1
-    if edges[2] <= bottom:
-        lo_i = 2
-        hi_i = nb
-        while lo_i < hi_i:  # smallest j with edges[j] > bottom
-            mid = (lo_i + hi_i) // 2
-            if edges[mid] <= bottom:
-                lo_i = mid + 1
-            else:
-                hi_i = mid
-        d_first = lo_i - 1
-    for d in range(d_first, nb):
+    for d in range(_first_bin(edges, bottom), nb):
         if f_prev >= 1.0 or edges[d] >= top:
             f_prev = 1.0
             break
         f_d, d_d = _cdf_shortfall_fast(edges[d + 1], lo, hi, sigma, inv_s, inv_w, point)
         qd = f_d - f_prev
         if qd > 1e-10:
-            width = edges[d + 1] - edges[d]
-            # partial first moment relative to the lower edge: G(hi) − G(lo) − lo·q
-            part = width * f_d - (d_d - d_prev)
-            v = edges[d] + part / qd
-            if v < edges[d]:
-                v = edges[d]
-            elif v > edges[d + 1]:
-                v = edges[d + 1]
+            v = _bin_mean(edges, d, f_d, d_d, d_prev, qd)
             n_out[d] += nm * qd
             w_out[d] += nm * qd * v
             placed += qd
@@ -174,6 +190,45 @@ def transport(a, b, mu, sigma, edges, nm, n_out, w_out):
     if spike < 1e-10:
         spike = 0.0
     return spike, below, placed
+
+
+@njit(cache=True, inline="always", fastmath={"contract", "arcp", "nsz"})
+def transport_sample(a, b, mu, sigma, edges, count, n_out, w_out, rng, log_fact, inv):
+    """Move ``count`` whole neurons, uniform on [a, b], by one Gaussian step N(mu, sigma²):
+    the multinomial draw of :func:`transport`'s destinations, as successive exact binomials.
+
+    Below the grid first, then bin by bin upward, each the binomial of the neurons left with the
+    destination's probability given that they lie above its lower edge, q_d / (1 − F(e_d)); the
+    neurons left above the top edge spike. The walk stops when every neuron is placed. Each
+    neuron carries its bin's conditional mean to w_out; probabilities under 1e-10 are 0, as in
+    :func:`transport`. ``rng``, ``log_fact``, ``inv``: the generator state and the tables of
+    :func:`spikereduce.rng.generators.binomial_tabled`. Returns (fired, dropped) counts.
+    """
+    nb = edges.size - 1
+    left = count
+    lo, hi, inv_s, inv_w, point = _step_law(a, b, mu, sigma)
+    f_prev, d_prev = _cdf_shortfall_fast(edges[1], lo, hi, sigma, inv_s, inv_w, point)
+    dropped = 0
+    if f_prev > 1e-10:
+        dropped = binomial_tabled(rng, 0, left, f_prev, log_fact, inv)
+        left -= dropped
+    top = hi + _CUT * sigma
+    for d in range(_first_bin(edges, lo - _CUT * sigma), nb):
+        if left == 0 or edges[d] >= top:
+            break
+        f_d, d_d = _cdf_shortfall_fast(edges[d + 1], lo, hi, sigma, inv_s, inv_w, point)
+        qd = f_d - f_prev
+        if qd > 1e-10:
+            above = 1.0 - f_prev
+            k = left if qd >= above else binomial_tabled(rng, 0, left, qd / above, log_fact,
+                                                         inv)
+            if k > 0:
+                n_out[d] += k
+                w_out[d] += k * _bin_mean(edges, d, f_d, d_d, d_prev, qd)
+                left -= k
+        f_prev = f_d
+        d_prev = d_d
+    return left, dropped
 
 
 @njit(cache=True, fastmath={"contract", "arcp", "nsz"})
