@@ -9,7 +9,8 @@ relative error of each reduction's ν_E and ν_I against the SNN; writes the tab
 and a bifurcation figure (ν_E, ν_I and SSI_E against p_EI).
 
     python examples/markov_finite_size.py [--size 100] [--seeds 5] [--t-max 1200]
-        [--p-ei 0.5,0.6,0.7,0.8,0.85,0.9,0.92,0.95,0.98,1.0] [--out markov_finite_size]
+        [--p-ei 0.5,0.6,0.7,0.8,0.85,0.9,0.92,0.95,0.98,1.0] [--variance reference]
+        [--out markov_finite_size]
 
 At size 100 (N = 400), 5 seeds and 10 values of p_EI it takes about a minute on two cores.
 """
@@ -33,20 +34,23 @@ MODELS = ("SNN", "dsODE", "multinomial", "authors")
 STATS = ("nu_E", "nu_I", "ssi_E", "mfe_rate", "peak")
 
 
-def run_one(model: str, params: MarkovParams, t_max: float, seed: int) -> tuple[dict, str]:
+def run_one(model: str, params: MarkovParams, t_max: float, seed: int,
+            variance: str = "reference") -> tuple[dict, str]:
     if model == "SNN":
         ds = simulate_network(params, t_max, seed=seed, progress=False)
     elif model == "dsODE":
-        ds = simulate_dsode(params, t_max, progress=False)
+        ds = simulate_dsode(params, t_max, variance=variance, progress=False)
     else:
-        ds = simulate_dsode(params, t_max, finite_size=model, seed=seed, progress=False)
+        ds = simulate_dsode(params, t_max, finite_size=model, seed=seed, variance=variance,
+                            progress=False)
     s = summary(ds)
     peaks = mfe_peaks(ds)
     s["peak"] = float(peaks.heights.mean()) if peaks.heights.size else 0.0
     return s, peaks.pattern
 
 
-def measure(p_values: list[float], size: int, seeds: int, t_max: float) -> xr.Dataset:
+def measure(p_values: list[float], size: int, seeds: int, t_max: float,
+            variance: str = "reference") -> xr.Dataset:
     base = MarkovParams().scaled(size)
     vals = np.full((len(MODELS), len(p_values), seeds, len(STATS)), np.nan)
     patterns = np.empty((len(MODELS), len(p_values)), dtype=object)
@@ -58,7 +62,7 @@ def measure(p_values: list[float], size: int, seeds: int, t_max: float) -> xr.Da
             for i, model in enumerate(MODELS):
                 kinds = []
                 for k in range(1 if model == "dsODE" else seeds):
-                    s, pattern = run_one(model, params, t_max, seed=1 + k)
+                    s, pattern = run_one(model, params, t_max, seed=1 + k, variance=variance)
                     vals[i, j, k] = [s[name] for name in STATS]
                     kinds.append(pattern)
                     done += 1
@@ -70,7 +74,8 @@ def measure(p_values: list[float], size: int, seeds: int, t_max: float) -> xr.Da
     for q, name in enumerate(STATS):
         out[name] = (("model", "p_ei", "seed"), vals[..., q], {"units": units[name]})
     out["pattern"] = (("model", "p_ei"), patterns.astype(str))
-    out.attrs.update(size=size, n_e=3 * size, n_i=size, t_max=t_max, seeds=seeds)
+    out.attrs.update(size=size, n_e=3 * size, n_i=size, t_max=t_max, seeds=seeds,
+                     variance=variance)
     return out
 
 
@@ -131,10 +136,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--t-max", type=float, default=1200.0, help="ms per run")
     parser.add_argument("--p-ei", default="0.5,0.6,0.7,0.8,0.85,0.9,0.92,0.95,0.98,1.0")
+    parser.add_argument("--variance", default="reference", choices=("reference", "colored",
+                                                                    "shot"),
+                        help="the reductions' synaptic input variance (simulate_dsode)")
     parser.add_argument("--out", type=Path, default=Path("markov_finite_size"))
     args = parser.parse_args(argv)
     p_values = [float(x) for x in args.p_ei.split(",")]
-    res = measure(p_values, args.size, args.seeds, args.t_max)
+    res = measure(p_values, args.size, args.seeds, args.t_max, args.variance)
     md = table(res)
     print(md)
     save(res, args.out.with_suffix(".nc"))

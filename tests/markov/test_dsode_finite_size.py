@@ -104,6 +104,20 @@ def test_shot_noise_variance_is_an_option_and_the_reference_stays_default():
     assert err.value.field == "variance"
 
 
+def test_colored_variance_is_twice_tau_times_the_reference():
+    """The colored rule multiplies each synapse type's reference variance s^2 Sigma/tau^2 by
+    2 tau: with tau = 0.5 ms for every type the two rules are the same map bit for bit."""
+    half = MarkovParams(p_ei=0.95, tau_ee=0.5, tau_ie=0.5, tau_i=0.5)
+    np.testing.assert_array_equal(simulate_dsode(half, 100.0, variance="colored")["rate_E"],
+                                  simulate_dsode(half, 100.0)["rate_E"])
+    p = MarkovParams(p_ei=0.98)
+    col = simulate_dsode(p, 300.0, variance="colored")
+    assert col.attrs["variance"] == "colored"
+    assert not np.array_equal(col["rate_E"].values, simulate_dsode(p, 300.0)["rate_E"].values)
+    total = col["vhist_E"].values.sum(axis=1) + col["R_E"].values + col["lost_E"].values
+    np.testing.assert_allclose(total, p.n_e, atol=1e-6)
+
+
 def test_cli_runs_the_finite_size_dsode(tmp_path):
     from pathlib import Path
 

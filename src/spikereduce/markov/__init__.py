@@ -4,7 +4,7 @@ Chang, Li, Wang, Tao & Xiao (2024/2025), "Minimizing information loss reduces sp
 networks to differential equations", J. Comput. Phys. 2025 (arXiv:2411.14801).
 """
 
-from .bifurcation import bifurcation
+from .bifurcation import bifurcation, continuation
 from .dsode import simulate_dsode
 from .moments import integrate_moments, steady_moments
 from .network import fixed_connectivity, simulate_network
@@ -26,6 +26,7 @@ __all__ = [
     "MarkovParams",
     "SYNAPSES",
     "bifurcation",
+    "continuation",
     "firing_rates",
     "fixed_connectivity",
     "integrate_moments",

@@ -283,6 +283,9 @@ def sde_chunk(s0, s1, rng, spare, n_e, v, ref, hbar, sig, r_prev, lam, M, Mr, ta
     return n_sp
 
 
+VARIANCE_REFERENCE = 0
+VARIANCE_SHOT = 1
+VARIANCE_COLORED = 2
 NOISE_AUTHORS = 1
 NOISE_MULTINOMIAL = 2
 
@@ -290,7 +293,7 @@ NOISE_MULTINOMIAL = 2
 @njit(cache=True, fastmath={"contract", "arcp", "nsz"})
 def dsode_chunk(s0, s1, n, w, refr, hbar, sig, r_prev, lost, n_pop, lam, M, Mr, tau_m, tau, p,
                 s, tau_r, dt, code_refractory, edges, m0, out_rate, out_h, out_sig, out_r,
-                out_n, out_lost, noise, rng, spare, shot_noise, log_fact, inv):
+                out_n, out_lost, noise, rng, spare, variance_rule, log_fact, inv):
     """Advance the dsODE over steps [s0, s1) in place.
 
     n, w: (2, J) bin counts and first moments; refr: (2,) refractory pools; hbar, sig: (4,)
@@ -302,10 +305,11 @@ def dsode_chunk(s0, s1, n, w, refr, hbar, sig, r_prev, lost, n_pop, lam, M, Mr, 
     N(0, r)); NOISE_MULTINOMIAL integer neurons moved between bins, to a spike and out of the
     refractory pool by exact binomial draws (multinomial transport, with the log-factorial and
     reciprocal tables ``log_fact``, ``inv`` of spikereduce.rng.generators.binomial_tables).
-    ``rng`` (uint64[1]) and ``spare`` (float64[2]) are the generator state. ``shot_noise``
-    replaces the reference variance of the synaptic input, s^2 Sigma / tau^2 per unit time, by
-    s^2 H / tau + s^2 Sigma dt / tau^2: the shot noise of consuming pending spikes one at a
-    time, which the reference omits.
+    ``rng`` (uint64[1]) and ``spare`` (float64[2]) are the generator state. ``variance_rule``:
+    the variance per unit time of the synaptic input, VARIANCE_REFERENCE s^2 Sigma / tau^2,
+    VARIANCE_SHOT s^2 H / tau + s^2 Sigma dt / tau^2 (pending spikes consumed one kick at a
+    time), VARIANCE_COLORED 2 s^2 Sigma / tau (the long-time diffusion of a current whose spread
+    across neurons relaxes over tau).
     """
     nb = edges.size - 1
     new_n = np.empty(nb)
@@ -322,11 +326,17 @@ def dsode_chunk(s0, s1, n, w, refr, hbar, sig, r_prev, lost, n_pop, lam, M, Mr, 
             drive_i = s[ki] * hbar[ki] / tau[ki]
             var_e = s[ke] * s[ke] * sig[ke] / (tau[ke] * tau[ke])
             var_i = s[ki] * s[ki] * sig[ki] / (tau[ki] * tau[ki])
-            if shot_noise:
+            if variance_rule == VARIANCE_SHOT:
                 # each pending spike is consumed at rate 1/tau with a kick s: the Poisson shot
                 # noise s^2 H/tau per unit time, plus the spread of H across neurons over dt
                 var_e = s[ke] * s[ke] * hbar[ke] / tau[ke] + var_e * dt
                 var_i = s[ki] * s[ki] * hbar[ki] / tau[ki] + var_i * dt
+            elif variance_rule == VARIANCE_COLORED:
+                # a neuron's excess of pending spikes relaxes over tau, so its current, of
+                # variance s^2 Sigma/tau^2 across neurons, has correlation time tau: over times
+                # beyond tau its voltage spreads with diffusion 2 s^2 Sigma/tau
+                var_e *= 2.0 * tau[ke]
+                var_i *= 2.0 * tau[ki]
             new_n[:] = 0.0
             new_w[:] = 0.0
             fired = 0.0

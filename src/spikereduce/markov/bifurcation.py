@@ -95,3 +95,64 @@ def bifurcation(params: MarkovParams | None = None, p_ei_start: float = 0.5,
     return make_dataset(data, coords, family="markov", model="bifurcation",
                         params=params.to_dict(), seed=seed, timings=timer, t_max=t_max, dt=dt,
                         refractory_rule=refractory, t_start=t_start)
+
+
+def continuation(params: MarkovParams | None = None, name: str = "p_ei",
+                 values: Sequence[float] | None = None, *, t_max: float = 1000.0,
+                 t_start: float | None = None, refractory: str = "code",
+                 variance: str = "reference", dt: float = 0.1,
+                 progress: bool | None = None) -> xr.Dataset:
+    """Follow the deterministic dsODE's attractors through one parameter, up and back down.
+
+    The map is run at ``values[0]`` from all neurons at reset, then at each next value from the
+    last state of the previous run (``simulate_dsode(..., initial=previous)``); then on, back
+    from ``values[-1]`` to ``values[0]``. Where the map has two attractors (a synchronous cycle
+    of large MFEs and an asynchronous state) and one of them ends inside the range, the two
+    sweeps stay on different ones over the range where both are stable: a hysteresis loop.
+    ``name`` is any MarkovParams field that leaves the population sizes and the voltage grid as
+    they are (default ``"p_ei"``; ``values`` default to 0.85, 0.86, ..., 1.0).
+
+    Returns nu_E, nu_I (Hz), ssi_E, mfe_rate (Hz) and pattern on (sweep, ``name``), sweep
+    "up" and "down", each point's statistics over t > t_start of its run (default t_max / 5).
+    """
+    params = MarkovParams.check(params if params is not None else MarkovParams())
+    fixed = ("n_e", "n_i", "v_bin", "v_bin_min", "M")
+    fields = tuple(f for f in MarkovParams.model_fields if f not in fixed)
+    name = check_choice("name", name, fields)
+    if values is None:
+        values = np.round(np.linspace(0.85, 1.0, 16), 10) if name == "p_ei" else None
+    if values is None:
+        raise ParameterError("values", None, f"a list of at least two values of {name}")
+    try:
+        values = [float(v) for v in values]
+    except (TypeError, ValueError):
+        raise ParameterError("values", values, f"a list of numbers ({name})") from None
+    if len(values) < 2:
+        raise ParameterError("values", values, f"at least two values of {name}")
+    points = [params.replace(**{name: v}) for v in values]  # each point validated up front
+    t_max = check_positive("t_max", t_max)
+    t_start = default_t_start(t_max) if t_start is None else check_real(
+        "t_start", t_start, lo=0.0, hi=t_max, hi_open=True)
+    scal = {k: np.zeros((2, len(values))) for k in ("nu_E", "nu_I", "ssi_E", "mfe_rate")}
+    pattern = np.empty((2, len(values)), dtype="<U10")
+    timer = PhaseTimer()
+    with progress_bar(2 * len(values), f"dsODE continuation in {name}", enabled=progress,
+                      unit="points") as bar:
+        state = None
+        for sweep, order in enumerate((range(len(values)), range(len(values) - 1, -1, -1))):
+            for j in order:
+                with timer("dsode"):
+                    state = simulate_dsode(points[j], t_max, refractory=refractory, dt=dt,
+                                           variance=variance, initial=state, progress=False)
+                s = summary(state, t_start)
+                for k in scal:
+                    scal[k][sweep, j] = s[k]
+                pattern[sweep, j] = mfe_peaks(state, min(t_start, 100.0)).pattern
+                bar.advance()
+    units = {"nu_E": "Hz", "nu_I": "Hz", "ssi_E": "1", "mfe_rate": "Hz"}
+    data = {k: (("sweep", name), v, {"units": units[k]}) for k, v in scal.items()}
+    data["pattern"] = (("sweep", name), pattern)
+    return make_dataset(data, {"sweep": ["up", "down"], name: values}, family="markov",
+                        model="continuation", params=params.to_dict(), seed=None,
+                        timings=timer, t_max=t_max, t_start=t_start, dt=dt,
+                        refractory_rule=refractory, variance=variance)

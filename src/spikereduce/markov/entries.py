@@ -17,11 +17,12 @@ from ..io import save
 from ..params import check_choice, check_positive, check_real, check_seed
 from ..plot import save_png
 from ..registry import Option, SummaryRow, register_compare, register_demo, register_run
-from .bifurcation import bifurcation
+from .bifurcation import bifurcation, continuation
 from .drive import check_drive
 from .dsode import simulate_dsode
 from .figures import (
     bifurcation_figure,
+    continuation_figure,
     h_space_figure,
     raster_rates_figure,
     rates_figure,
@@ -66,8 +67,9 @@ def run_sde(cfg: RunConfig, opts: dict[str, Any]) -> xr.Dataset:
     Option("finite_size", "off", str, "", "'off' (the deterministic map), 'multinomial' "
            "(integer neurons, binomial transport) or 'authors' (the reference code's noise); "
            "stochastic runs use the config's seed"),
-    Option("variance", "reference", str, "", "synaptic input variance: 'reference' "
-           "(s^2 Sigma/tau^2) or 'shot' (adds the shot noise s^2 H/tau; not the reference)"),
+    Option("variance", "reference", str, "", "synaptic input variance per unit time: "
+           "'reference' (s^2 Sigma/tau^2), 'colored' (2 s^2 Sigma/tau, the long-time diffusion "
+           "of the current's spread) or 'shot' (s^2 H/tau + s^2 Sigma dt/tau^2)"),
 ), description="dsODE bin-transport reduction, with rates/SSI/beats")
 def run_dsode(cfg: RunConfig, opts: dict[str, Any]) -> xr.Dataset:
     rest = dict(opts)
@@ -87,6 +89,21 @@ def run_dsode(cfg: RunConfig, opts: dict[str, Any]) -> xr.Dataset:
 ), description="p_EI bifurcation diagram: beat histograms and rates, SNN vs dsODE")
 def run_bifurcation(cfg: RunConfig, opts: dict[str, Any]) -> xr.Dataset:
     return bifurcation(MarkovParams(**cfg.params), seed=cfg.seed, **opts)
+
+
+@register_run("markov", "continuation", params=MarkovParams, figure=continuation_figure, options=(
+    Option("name", "p_ei", str, "", "parameter followed (a [params] field other than n_e, n_i, "
+           "v_bin, v_bin_min, M)"),
+    Option("values", None, list, "", "its values, swept up then back down (default for p_ei: "
+           "0.85, 0.86, ..., 1.0)"),
+    T_MAX, DT, REFRACTORY,
+    Option("variance", "reference", str, "", "synaptic input variance: 'reference', "
+           "'colored' or 'shot' (see the dsode model)"),
+    Option("t_start", None, float, "ms", "statistics of each point use t > t_start (default "
+           "t_max / 5)"),
+), description="dsODE attractors followed through a parameter, up and down (hysteresis)")
+def run_continuation(cfg: RunConfig, opts: dict[str, Any]) -> xr.Dataset:
+    return continuation(MarkovParams(**cfg.params), **opts)
 
 
 @register_demo("markov", description="default point: raster and rates, SNN vs dsODE")

@@ -147,3 +147,30 @@ def voltage_histogram_figure(datasets: dict[str, xr.Dataset], *, t_start: float 
     axes[0].set_ylabel("fraction per bin")
     axes[0].legend(fontsize="small")
     return fig
+
+
+def continuation_figure(cont: xr.Dataset, networks: dict[str, xr.Dataset] | None = None
+                        ) -> Figure:
+    """The two sweeps of :func:`spikereduce.markov.continuation` (ν_E and SSI_E against the
+    parameter, "up" and "down"), optionally with network points: ``networks`` maps a label to a
+    Dataset with nu_E and ssi_E (and their standard errors nu_E_se, ssi_E_se if any) on the
+    same parameter dimension."""
+    name = [d for d in cont.nu_E.dims if d != "sweep"][0]
+    x = cont[name].values
+    fig, axes = new_figure(1, 2, figsize=(10.5, 3.6))
+    styles = {"up": ("C0", "-", "o", "up: from the low end"),
+              "down": ("C3", "--", "s", "down: back from the high end")}
+    for ax, var, label in ((axes[0], "nu_E", "ν_E (Hz)"), (axes[1], "ssi_E", "SSI_E")):
+        for sweep in ("up", "down"):
+            c, ls, mk, text = styles[sweep]
+            ax.plot(x, cont[var].sel(sweep=sweep), color=c, ls=ls, marker=mk, ms=3, lw=1.2,
+                    label=f"dsODE, {text}")
+        for k, (lab, net) in enumerate((networks or {}).items()):
+            err = net.get(f"{var}_se")
+            ax.errorbar(net[name].values, net[var].values,
+                        yerr=None if err is None else err.values, color=f"{0.55 - 0.25 * k}",
+                        marker="^v<>"[k % 4], ms=6, ls="none", capsize=2, label=lab)
+        ax.set_xlabel(name)
+        ax.set_ylabel(label)
+    axes[0].legend(fontsize="small", frameon=False)
+    return fig
