@@ -124,9 +124,10 @@ def figure(res: xr.Dataset):
         ax.set_xlabel("p_EI (probability of an I→E connection)")
         ax.set_ylabel(label)
     axes[0].legend(frameon=False, fontsize=8)
-    fig.suptitle(f"SNN vs deterministic and finite-size dsODE, N_E = {res.attrs['n_e']}, "
-                 f"N_I = {res.attrs['n_i']} (mean ± s.e. over {res.attrs['seeds']} seeds)",
-                 fontsize=10)
+    variance = res.attrs.get("variance", "reference")
+    fig.suptitle(f"SNN vs deterministic and finite-size dsODE ({variance} input variance), "
+                 f"N_E = {res.attrs['n_e']}, N_I = {res.attrs['n_i']} (mean ± s.e. over "
+                 f"{res.attrs['seeds']} seeds)", fontsize=10)
     return fig
 
 
