@@ -31,10 +31,10 @@ def _counts(state, n, kind, a, b):
 
 
 @numba.njit
-def _tabled_counts(state, n, n_trials, p, log_fact, inv):
+def _small_counts(state, n, n_trials, p):
     out = np.empty(n, np.int64)
     for i in range(n):
-        out[i] = g.binomial_tabled(state, 0, n_trials, p, log_fact, inv)
+        out[i] = g.binomial_small(state, 0, n_trials, p)
     return out
 
 
@@ -88,13 +88,12 @@ def test_binomial_counts_follow_the_binomial_law(n_trials, p):
     _assert_binomial(x, n_trials, p)
 
 
-# the tabled sampler's branches: upward from zero below a mean of 3 (with p and 1 - p), from the
-# mode above it, and the untabled sampler for counts beyond the table (n_trials = 5000)
+# binomial_small's branches: the zero shortcut, the walk from zero (with p and 1 - p) and the
+# exact sampler from the mode for means of 30 and more
 @pytest.mark.parametrize("n_trials,p", [(10, 0.3), (50, 0.003), (50, 0.97), (50, 0.5),
                                         (400, 0.2), (2000, 0.999), (5000, 0.3)])
-def test_tabled_binomial_counts_follow_the_binomial_law(n_trials, p):
-    tables = g.binomial_tables(2400)
-    x = _tabled_counts(streams(3).state("reduction"), 100_000, n_trials, p, *tables)
+def test_small_mean_binomial_counts_follow_the_binomial_law(n_trials, p):
+    x = _small_counts(streams(3).state("reduction"), 100_000, n_trials, p)
     _assert_binomial(x, n_trials, p)
 
 

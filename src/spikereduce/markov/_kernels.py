@@ -14,7 +14,7 @@ from numba import njit
 
 from ..rng.generators import (
     binomial,
-    binomial_tabled,
+    binomial_small,
     normal,
     poisson,
     poisson_from_uniform,
@@ -293,7 +293,7 @@ NOISE_MULTINOMIAL = 2
 @njit(cache=True, fastmath={"contract", "arcp", "nsz"})
 def dsode_chunk(s0, s1, n, w, refr, hbar, sig, r_prev, lost, n_pop, lam, M, Mr, tau_m, tau, p,
                 s, tau_r, dt, code_refractory, edges, m0, out_rate, out_h, out_sig, out_r,
-                out_n, out_lost, noise, rng, spare, variance_rule, log_fact, inv):
+                out_n, out_lost, noise, rng, spare, variance_rule):
     """Advance the dsODE over steps [s0, s1) in place.
 
     n, w: (2, J) bin counts and first moments; refr: (2,) refractory pools; hbar, sig: (4,)
@@ -303,8 +303,7 @@ def dsode_chunk(s0, s1, n, w, refr, hbar, sig, r_prev, lost, n_pop, lam, M, Mr, 
     ``noise``: 0 the deterministic map; NOISE_AUTHORS the finite-size noise of the reference
     code (each bin's step mean and variance perturbed by their sampling errors, the rate by
     N(0, r)); NOISE_MULTINOMIAL integer neurons moved between bins, to a spike and out of the
-    refractory pool by exact binomial draws (multinomial transport, with the log-factorial and
-    reciprocal tables ``log_fact``, ``inv`` of spikereduce.rng.generators.binomial_tables).
+    refractory pool by exact binomial draws (multinomial transport).
     ``rng`` (uint64[1]) and ``spare`` (float64[2]) are the generator state. ``variance_rule``:
     the variance per unit time of the synaptic input, VARIANCE_REFERENCE s^2 Sigma / tau^2,
     VARIANCE_SHOT s^2 H / tau + s^2 Sigma dt / tau^2 (pending spikes consumed one kick at a
@@ -356,8 +355,7 @@ def dsode_chunk(s0, s1, n, w, refr, hbar, sig, r_prev, lost, n_pop, lam, M, Mr, 
                 var = (ext_var + var_e + f * f * var_i) * dt
                 if noise == NOISE_MULTINOMIAL:
                     fired_m, dropped_m = transport_sample(a, b, mu, math.sqrt(var), edges,
-                                                          int(round(nm)), new_n, new_w, rng,
-                                                          log_fact, inv)
+                                                          int(round(nm)), new_n, new_w, rng)
                     fired += fired_m
                     dropped += dropped_m
                     continue
@@ -383,8 +381,7 @@ def dsode_chunk(s0, s1, n, w, refr, hbar, sig, r_prev, lost, n_pop, lam, M, Mr, 
             else:
                 out = r_tmp * dt / tau_r
             if noise == NOISE_MULTINOMIAL and 0.0 < out < r_tmp:
-                out = float(binomial_tabled(rng, 0, int(round(r_tmp)), out / r_tmp, log_fact,
-                                            inv))
+                out = float(binomial_small(rng, 0, int(round(r_tmp)), out / r_tmp))
             refr[pop] = r_tmp - out
             new_n[m0] += out
             for d in range(nb):

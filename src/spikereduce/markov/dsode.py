@@ -16,7 +16,6 @@ from ..io import PhaseTimer
 from ..params import check_choice, check_positive, check_steps
 from ..progress import chunk_bounds, progress_bar
 from ..rng import streams
-from ..rng.generators import binomial_tables
 from ._kernels import (
     NOISE_AUTHORS,
     NOISE_MULTINOMIAL,
@@ -92,10 +91,6 @@ def simulate_dsode(params: MarkovParams, t_max: float = 1000.0, *, refractory: s
                                  "stochastic)")
     # generator state only for a stochastic run (the deterministic map draws nothing)
     rng = streams(seed).state("reduction") if noise else np.zeros(1, dtype=np.uint64)
-    # the multinomial draws' tables (log k!, 1/k) up to the larger population (at most 2^16
-    # entries; larger counts use the untabulated exact sampler)
-    log_fact, inv = binomial_tables(min(max(params.n_e, params.n_i), 1 << 16)
-                                    if noise == NOISE_MULTINOMIAL else 1)
     spare = np.zeros(2)
     refractory = check_choice("refractory", refractory, ("code", "clean"))
     t_max = check_positive("t_max", t_max)
@@ -138,8 +133,7 @@ def simulate_dsode(params: MarkovParams, t_max: float = 1000.0, *, refractory: s
                 dsode_chunk(a, b, n, w, refr, hbar, sig, r_prev, lost, n_pop, lam,
                              params.M, params.Mr, params.tau_m, tau, p, s, params.tau_r, dt,
                              refractory == "code", edges, m0, out_rate, out_h, out_sig, out_r,
-                             out_n, out_lost, noise, rng, spare, VARIANCE_RULES[variance],
-                             log_fact, inv)
+                             out_n, out_lost, noise, rng, spare, VARIANCE_RULES[variance])
             if not (np.all(np.isfinite(n)) and np.all(np.isfinite(hbar))
                     and np.all(np.isfinite(sig))):
                 raise NumericalError("non-finite dsODE state", time=b * dt)

@@ -16,7 +16,7 @@ from scipy.special import ndtr
 
 from ..errors import ParameterError
 from ..params import check_positive, check_real
-from ..rng.generators import binomial_tabled
+from ..rng.generators import binomial_small
 
 _INV_SQRT2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _INV_SQRT2 = 1.0 / math.sqrt(2.0)
@@ -193,7 +193,7 @@ def transport(a, b, mu, sigma, edges, nm, n_out, w_out):
 
 
 @njit(cache=True, inline="always", fastmath={"contract", "arcp", "nsz"})
-def transport_sample(a, b, mu, sigma, edges, count, n_out, w_out, rng, log_fact, inv):
+def transport_sample(a, b, mu, sigma, edges, count, n_out, w_out, rng):
     """Move ``count`` whole neurons, uniform on [a, b], by one Gaussian step N(mu, sigma²):
     the multinomial draw of :func:`transport`'s destinations, as successive exact binomials.
 
@@ -201,8 +201,7 @@ def transport_sample(a, b, mu, sigma, edges, count, n_out, w_out, rng, log_fact,
     destination's probability given that they lie above its lower edge, q_d / (1 − F(e_d)); the
     neurons left above the top edge spike. The walk stops when every neuron is placed. Each
     neuron carries its bin's conditional mean to w_out; probabilities under 1e-10 are 0, as in
-    :func:`transport`. ``rng``, ``log_fact``, ``inv``: the generator state and the tables of
-    :func:`spikereduce.rng.generators.binomial_tabled`. Returns (fired, dropped) counts.
+    :func:`transport`. ``rng``: the generator state. Returns (fired, dropped) counts.
     """
     nb = edges.size - 1
     left = count
@@ -210,7 +209,7 @@ def transport_sample(a, b, mu, sigma, edges, count, n_out, w_out, rng, log_fact,
     f_prev, d_prev = _cdf_shortfall_fast(edges[1], lo, hi, sigma, inv_s, inv_w, point)
     dropped = 0
     if f_prev > 1e-10:
-        dropped = binomial_tabled(rng, 0, left, f_prev, log_fact, inv)
+        dropped = binomial_small(rng, 0, left, f_prev)
         left -= dropped
     top = hi + _CUT * sigma
     for d in range(_first_bin(edges, lo - _CUT * sigma), nb):
@@ -220,8 +219,7 @@ def transport_sample(a, b, mu, sigma, edges, count, n_out, w_out, rng, log_fact,
         qd = f_d - f_prev
         if qd > 1e-10:
             above = 1.0 - f_prev
-            k = left if qd >= above else binomial_tabled(rng, 0, left, qd / above, log_fact,
-                                                         inv)
+            k = left if qd >= above else binomial_small(rng, 0, left, qd / above)
             if k > 0:
                 n_out[d] += k
                 w_out[d] += k * _bin_mean(edges, d, f_d, d_d, d_prev, qd)

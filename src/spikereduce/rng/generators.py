@@ -16,8 +16,7 @@ draw j of one position has no loop-carried dependency and vectorizes (:func:`nor
   two calls, the second kept in a caller-owned ``spare``);
 - Poisson and binomial counts: exact inversion (:func:`poisson`, :func:`binomial`), from zero for
   small means and outward from the mode for large ones; :func:`poisson_from_uniform` when the
-  caller has tabulated e^{-λ}; :func:`binomial_tabled` with tabulated log-factorials, for many
-  draws of moderate counts.
+  caller has tabulated e^{-λ}; :func:`binomial_small` for many draws of small means.
 
 u has 53 random bits and lies in (0, 1] inside the logarithm, so |normal| <= sqrt(106 ln 2) = 8.57
 (the tail beyond has probability 1e-17).
@@ -320,25 +319,7 @@ def binomial(st, k, n, p):
     return binomial_at(uniform(st, k), n, p)
 
 
-# --- binomial counts with tabulated log-factorials ---------------------------------------------
-# For many draws of small and moderate counts with changing p (the finite-size dsODE's
-# multinomial transport): no lgamma, no division in the inversion walk, and (1 − p)^n by
-# repeated squaring. Exact inversion like :func:`binomial`, in the order mode, mode + 1,
-# mode − 1, ... above a small mean, so a given u maps to a different count than there.
-_TABLE_LOW_MEAN = 3.0
-
-
-def binomial_tables(n_max):
-    """(log k! for k = 0..n_max, 1/k for k = 0..n_max + 1 with 1/0 stored as 0) for
-    :func:`binomial_tabled`; counts above n_max fall back to :func:`binomial_at`."""
-    from scipy.special import gammaln
-
-    log_fact = gammaln(np.arange(n_max + 1, dtype=float) + 1.0)
-    inv = np.zeros(n_max + 2)
-    inv[1:] = 1.0 / np.arange(1, n_max + 2)
-    return log_fact, inv
-
-
+# --- binomial counts for many draws of small means --------------------------------------------
 @njit(cache=True, inline="always")
 def _power(x, n):
     """x**n for an integer n >= 0 by repeated squaring (about 2 log2 n products)."""
@@ -352,63 +333,32 @@ def _power(x, n):
 
 
 @njit(cache=True, inline="always")
-def binomial_tabled(st, k, n, p, log_fact, inv):
-    """An exact Binomial(n, p) count from stream ``k`` (one uniform), with the tables of
-    :func:`binomial_tables` (inlined: the tables pass without a reference-count update)."""
+def binomial_small(st, k, n, p):
+    """An exact Binomial(n, p) count from stream ``k`` (one uniform), for many draws whose
+    smaller mean n·min(p, 1 − p) is mostly below 30 (the finite-size dsODE's transport).
+
+    Inversion upward from zero like :func:`binomial`, but (1 − p)^n by repeated squaring instead
+    of exp and log1p, and u < 1 − n·p returns 0 at once (P(0) >= 1 − n·p): a uniform maps to the
+    same count as in :func:`binomial` except within rounding of the cumulative sums. Larger
+    means go to :func:`binomial_at`.
+    """
     u = uniform(st, k)
     if n <= 0 or p <= 0.0:
         return 0
     if p >= 1.0:
         return n
-    if n >= log_fact.size:
-        return binomial_at(u, n, p)
-    flip = p > 0.5
+    flip = p > 0.5  # invert the law of the rarer outcome
     q = 1.0 - p if flip else p
-    r = 1.0 - q
-    ratio = q / r
-    if n * q < _TABLE_LOW_MEAN:
-        # upward from zero: P(0) = r^n, P(j) = P(j − 1)·(n − j + 1)/j·q/r
-        pk = _power(r, n)
-        acc = pk
-        j = 0
-        while u >= acc and j < n:
-            j += 1
-            pk *= (n - j + 1) * inv[j] * ratio
-            acc += pk
-        return n - j if flip else j
-    mode = np.int64((n + 1) * q)
-    if mode > n:
-        mode = n
-    pm = math.exp(log_fact[n] - log_fact[mode] - log_fact[n - mode] + mode * math.log(q)
-                  + (n - mode) * math.log1p(-q))
-    acc = pm
-    j = mode
-    if u >= acc:
-        hi = mode
-        lo = mode
-        p_hi = pm
-        p_lo = pm
-        inv_ratio = r / q
-        while True:
-            grew = False
-            if hi < n:
-                p_hi *= (n - hi) * inv[hi + 1] * ratio
-                hi += 1
-                acc += p_hi
-                grew = True
-                if u < acc:
-                    j = hi
-                    break
-            if lo > 0:
-                p_lo *= lo * inv[n - lo + 1] * inv_ratio
-                lo -= 1
-                acc += p_lo
-                grew = True
-                if u < acc:
-                    j = lo
-                    break
-            if not grew or (p_hi < 1e-300 and p_lo < 1e-300):
-                # u in the rounding deficit of the summed mass: the nearer tail end
-                j = hi if p_hi >= p_lo else lo
-                break
+    if n * q >= _FROM_MODE:
+        return binomial_at(u, n, p)
+    if u < 1.0 - n * q:
+        return n if flip else 0
+    ratio = q / (1.0 - q)
+    pk = _power(1.0 - q, n)
+    acc = pk
+    j = 0
+    while u >= acc and j < n:
+        pk *= (n - j) / (j + 1.0) * ratio
+        j += 1
+        acc += pk
     return n - j if flip else j
