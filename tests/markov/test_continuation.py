@@ -27,7 +27,8 @@ def test_a_continued_run_equals_one_long_run_bit_for_bit():
 
 def test_a_stochastic_run_from_a_deterministic_state_moves_whole_neurons():
     start = simulate_dsode(MarkovParams(), 150.0)
-    run = simulate_dsode(MarkovParams(p_ei=0.9), 100.0, initial=start, finite_size=True, seed=2)
+    run = simulate_dsode(MarkovParams(p_ei=0.9), 100.0, initial=start,
+                         finite_size="multinomial", seed=2)
     n = run["vhist_E"].values
     np.testing.assert_array_equal(n, np.round(n))
     total = n.sum(axis=1) + run["R_E"].values + run["lost_E"].values

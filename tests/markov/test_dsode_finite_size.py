@@ -24,7 +24,7 @@ def test_same_seed_same_run_other_seed_other_run(variant):
 
 def test_multinomial_moves_whole_neurons_and_conserves_them():
     p = MarkovParams(p_ei=0.9)
-    ds = simulate_dsode(p, 300.0, finite_size=True, seed=1)
+    ds = simulate_dsode(p, 300.0, finite_size="multinomial", seed=1)
     assert ds.attrs["finite_size"] == "multinomial"
     for pop, n in (("E", p.n_e), ("I", p.n_i)):
         hist = ds[f"vhist_{pop}"].values
@@ -35,9 +35,12 @@ def test_multinomial_moves_whole_neurons_and_conserves_them():
         assert np.array_equal(spikes, np.round(spikes))
 
 
-def test_authors_noise_keeps_the_bins_conservative():
+def test_authors_noise_keeps_the_bins_conservative_and_is_the_default_variant():
     p = MarkovParams(p_ei=0.9)
     ds = simulate_dsode(p, 300.0, finite_size="authors", seed=1)
+    default = simulate_dsode(p, 300.0, finite_size=True, seed=1)
+    assert default.attrs["finite_size"] == "authors"
+    np.testing.assert_array_equal(default["rate_E"].values, ds["rate_E"].values)
     total = ds["vhist_E"].values.sum(axis=1) + ds["R_E"].values + ds["lost_E"].values
     np.testing.assert_allclose(total, p.n_e, atol=1e-6)
     assert np.all(ds["rate_E"].values >= 0)

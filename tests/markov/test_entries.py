@@ -54,7 +54,7 @@ def test_compare_entry_rows_and_figure():
     assert rows["nu_E, finite-size"].macro != rows["nu_E"].macro
     assert comp.figure is not None
     assert set(comp.datasets) == {"snn", "dsode", "dsode_finite_size"}
-    assert comp.datasets["dsode_finite_size"].attrs["finite_size"] == "multinomial"
+    assert comp.datasets["dsode_finite_size"].attrs["finite_size"] == "authors"
     off = registry.get_compare("markov").run(cfg.with_overrides({"run.finite_size": "off"}))
     assert set(off.datasets) == {"snn", "dsode"} and len(off.rows) == len(comp.rows) // 2
 

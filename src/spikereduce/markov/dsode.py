@@ -49,13 +49,14 @@ def simulate_dsode(params: MarkovParams, t_max: float = 1000.0, *, refractory: s
     ``finite_size`` (needs a ``seed``; the same seed gives the same run) makes the map
     stochastic, with noise that vanishes as the population sizes grow:
 
-    * ``"multinomial"`` (also ``True``): the N_Q neurons are integers; each step the neurons of
-      a bin go to a spike, to each bin or below the grid by one multinomial draw with the
-      transport probabilities, and the refractory pool releases a binomial number;
-    * ``"authors"``: the finite-size noise present (commented out) in the reference code of the
-      dsODE: each bin's step mean and variance get their sampling errors, N(0, σ²/N_Q) and
+    * ``"authors"`` (also ``True``: of the two, the closer to the network at N = 400 and 1600):
+      the finite-size noise present (commented out) in the reference code of the dsODE: each
+      bin's step mean and variance get their sampling errors, N(0, σ²/N_Q) and
       N(0, 2σ⁴/(N_Q − 1)), and the output rate r (spikes/ms) gets N(0, r); the bins keep their
-      deterministic mass.
+      deterministic mass;
+    * ``"multinomial"``: the N_Q neurons are integers; each step the neurons of a bin go to a
+      spike, to each bin or below the grid by one multinomial draw with the transport
+      probabilities, and the refractory pool releases a binomial number.
 
     ``variance``: the variance per unit time of each neuron's synaptic input, whose spread
     across neurons comes from the spread Σ of their pending-spike counts:
@@ -80,7 +81,7 @@ def simulate_dsode(params: MarkovParams, t_max: float = 1000.0, *, refractory: s
     params = MarkovParams.check(params)
     variance = check_choice("variance", variance, tuple(VARIANCE_RULES))
     if finite_size is True:
-        finite_size = "multinomial"
+        finite_size = "authors"  # the variant closest to the network (see the docs' tables)
     if finite_size is False:
         noise = 0
     else:

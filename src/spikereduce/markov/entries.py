@@ -64,8 +64,8 @@ def run_sde(cfg: RunConfig, opts: dict[str, Any]) -> xr.Dataset:
 
 @register_run("markov", "dsode", params=MarkovParams, figure=run_figure, options=(
     T_MAX, DT, REFRACTORY, DRIVE,
-    Option("finite_size", "off", str, "", "'off' (the deterministic map), 'multinomial' "
-           "(integer neurons, binomial transport) or 'authors' (the reference code's noise); "
+    Option("finite_size", "off", str, "", "'off' (the deterministic map), 'authors' (the "
+           "reference code's noise) or 'multinomial' (integer neurons, binomial transport); "
            "stochastic runs use the config's seed"),
     Option("variance", "reference", str, "", "synaptic input variance per unit time: "
            "'reference' (s^2 Sigma/tau^2), 'colored' (2 s^2 Sigma/tau, the long-time diffusion "
@@ -135,7 +135,7 @@ def compare_models(params: MarkovParams, t_max: float = 1000.0, *, seed: int = 0
                    model: str = "snn", refractory: str = "code", connectivity: str = "annealed",
                    external: str = "gaussian", dt: float = 0.1,
                    t_start: float = 200.0, drive: Any = None,
-                   finite_size: str = "multinomial") -> Comparison:
+                   finite_size: str = "authors") -> Comparison:
     """Network (micro) against the deterministic dsODE and a finite-size dsODE (macro) at the
     same parameters (and the same ``drive``): rates, SSI, MFE rate, mean H.
 
@@ -189,8 +189,8 @@ def compare_models(params: MarkovParams, t_max: float = 1000.0, *, seed: int = 0
     Option("model", "snn", str, "", "network compared with the dsODE: 'snn' or 'sde' (default: "
            "the config's model)"),
     Option("t_start", 200.0, float, "ms", "statistics use t > t_start"),
-    Option("finite_size", "multinomial", str, "", "finite-size dsODE compared beside the "
-           "deterministic one: 'multinomial', 'authors' or 'off' (seeded by the config's seed)"),
+    Option("finite_size", "authors", str, "", "finite-size dsODE compared beside the "
+           "deterministic one: 'authors', 'multinomial' or 'off' (seeded by the config's seed)"),
 ), description="SNN vs the deterministic and the finite-size dsODE at the same parameters")
 def compare(cfg: RunConfig, opts: dict[str, Any]) -> Comparison:
     if cfg.model in ("snn", "sde") and "model" not in cfg.options:
