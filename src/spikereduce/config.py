@@ -51,14 +51,14 @@ class RunConfig:
             elif section == "run" and "." in name:
                 # one field of a table option, e.g. run.drive.amplitude
                 table, _, sub = name.partition(".")
-                current = options.get(table)
-                if current is None:
-                    current = {}
-                if not isinstance(current, Mapping) or not sub or "." in sub:
+                if not sub or "." in sub:
                     raise ParameterError(key, value, message=(
-                        f"cannot set {key!r}: run.{table} is not a table"
-                        if sub and "." not in sub else
                         f"cannot set {key!r}: names are 'run.NAME' or 'run.TABLE.FIELD'"))
+                current = options.get(table)
+                current = {} if current is None else current
+                if not isinstance(current, Mapping):
+                    raise ParameterError(key, value, message=(
+                        f"cannot set {key!r}: run.{table} is not a table"))
                 options[table] = {**current, sub: value}
             elif section == "run" and name:
                 options[name] = value

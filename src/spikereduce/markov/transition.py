@@ -213,6 +213,8 @@ def transport_sample(a, b, mu, sigma, edges, count, n_out, w_out, rng):
         left -= dropped
     top = hi + _CUT * sigma
     for d in range(_first_bin(edges, lo - _CUT * sigma), nb):
+        # above ``top`` F = 1 to within 1e-10: a neuron still left there (probability of that
+        # order) is counted with the spikes, the mass the deterministic transport drops
         if left == 0 or edges[d] >= top:
             break
         f_d, d_d = _cdf_shortfall_fast(edges[d + 1], lo, hi, sigma, inv_s, inv_w, point)

@@ -337,10 +337,11 @@ def binomial_small(st, k, n, p):
     """An exact Binomial(n, p) count from stream ``k`` (one uniform), for many draws whose
     smaller mean n·min(p, 1 − p) is mostly below 30 (the finite-size dsODE's transport).
 
-    Inversion upward from zero like :func:`binomial`, but (1 − p)^n by repeated squaring instead
-    of exp and log1p, and u < 1 − n·p returns 0 at once (P(0) >= 1 − n·p): a uniform maps to the
-    same count as in :func:`binomial` except within rounding of the cumulative sums. Larger
-    means go to :func:`binomial_at`.
+    Inversion upward from zero in the rarer outcome, q = min(p, 1 − p), like :func:`binomial`,
+    but with (1 − q)^n by repeated squaring instead of exp and log1p, and with u < 1 − n·q
+    answered at once as no rarer outcome (P(0) >= 1 − n·q): a uniform maps to the same count as
+    in :func:`binomial` except within rounding of the cumulative sums. Means n·q of 30 and more
+    go to :func:`binomial_at`.
     """
     u = uniform(st, k)
     if n <= 0 or p <= 0.0:
