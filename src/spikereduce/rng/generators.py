@@ -344,13 +344,9 @@ def binomial_small(st, k, n, p):
     go to :func:`binomial_at`.
     """
     u = uniform(st, k)
-    if n <= 0 or p <= 0.0:
-        return 0
-    if p >= 1.0:
-        return n
     flip = p > 0.5  # invert the law of the rarer outcome
     q = 1.0 - p if flip else p
-    if n * q >= _FROM_MODE:
+    if n <= 0 or q <= 0.0 or n * q >= _FROM_MODE:  # (p <= 0 or p >= 1 among them)
         return binomial_at(u, n, p)
     if u < 1.0 - n * q:
         return n if flip else 0
