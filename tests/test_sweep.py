@@ -606,7 +606,7 @@ def test_resume_recomputes_damaged_points(tmp_path, cluster, how):
     ("params.zz=1,2", "sweep point 0 (params.zz=1): unknown parameter 'zz'"),
     ("p_ei=0.5,2", "sweep point 1 (params.p_ei=2.0): p_ei = 2.0 is invalid"),
     # a drive table without its kind: the option's content is checked up front too
-    ("run.drive.amplitude=0,2", "sweep point 0 (run.drive.amplitude=0): drive.kind = None"),
+    ("run.drive.amplitude=0,2", "sweep point 0 (run.drive.amplitude=0): run.drive.kind = None"),
 ])
 def test_bad_point_parameters_are_refused_before_a_store_or_cluster_exists(
         tmp_path, capsys, monkeypatch, param, expected):

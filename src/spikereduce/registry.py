@@ -61,7 +61,11 @@ class Option:
             return None
         value = self._kind(value, where)
         if self.validate is not None:
-            self.validate(value)
+            try:
+                self.validate(value)
+            except ParameterError as exc:  # named as a run option, like every other check
+                raise ParameterError(f"run.{self.name}", value, exc.admissible,
+                                     message=f"run.{exc}") from None
         return value
 
     def _kind(self, value: Any, where: str) -> Any:
