@@ -25,7 +25,7 @@ from ._kernels import (
     dsode_chunk,
 )
 from .drive import drive_rates, with_drive
-from .params import MarkovParams, check_dt
+from .params import SYNAPSES, MarkovParams, check_dt
 from .records import build_dataset
 
 #: the synaptic input variance per unit time, by name (see simulate_dsode)
@@ -145,7 +145,7 @@ def simulate_dsode(params: MarkovParams, t_max: float = 1000.0, *, refractory: s
              # last step, the whole state: what a continued run starts from)
              "W_E_final": ("v_bin", w[0].copy(), {"units": "neurons x voltage units"}),
              "W_I_final": ("v_bin", w[1].copy(), {"units": "neurons x voltage units"})}
-    for k, syn in enumerate(("EE", "EI", "IE", "II")):
+    for k, syn in enumerate(SYNAPSES):
         extra[f"Sigma_{syn}"] = ("time", out_sig[:, k], {"units": "pending spikes^2"})
     return with_drive(build_dataset(params, model="dsode", dt=dt, spikes=out_rate, hbar=out_h,
                          refractory=out_r, vhist=out_n, timer=timer,
@@ -157,8 +157,7 @@ def simulate_dsode(params: MarkovParams, t_max: float = 1000.0, *, refractory: s
 
 
 _STATE_VARS = ("vhist_E", "vhist_I", "W_E_final", "W_I_final", "R_E", "R_I", "rate_E", "rate_I",
-               "lost_E", "lost_I", *(f"{q}_{syn}" for q in ("H", "Sigma")
-                                       for syn in ("EE", "EI", "IE", "II")))
+               "lost_E", "lost_I", *(f"{q}_{syn}" for q in ("H", "Sigma") for syn in SYNAPSES))
 
 
 def last_state(params: MarkovParams, ds: Any) -> tuple[np.ndarray, ...]:
@@ -184,8 +183,8 @@ def last_state(params: MarkovParams, ds: Any) -> tuple[np.ndarray, ...]:
     n = np.stack([last["vhist_E"].values, last["vhist_I"].values]).astype(float)
     w = np.stack([ds["W_E_final"].values, ds["W_I_final"].values]).astype(float)
     refr = np.array([last["R_E"].item(), last["R_I"].item()], dtype=float)
-    hbar = np.array([last[f"H_{syn}"].item() for syn in ("EE", "EI", "IE", "II")])
-    sig = np.array([last[f"Sigma_{syn}"].item() for syn in ("EE", "EI", "IE", "II")])
+    hbar = np.array([last[f"H_{syn}"].item() for syn in SYNAPSES])
+    sig = np.array([last[f"Sigma_{syn}"].item() for syn in SYNAPSES])
     r_prev = np.array([last["rate_E"].item(), last["rate_I"].item()], dtype=float)
     lost = np.array([last["lost_E"].item(), last["lost_I"].item()], dtype=float)
     state = (n, w, refr, hbar, sig, r_prev, lost)

@@ -44,6 +44,9 @@ NETWORK = (
            "'fixed' (seeded Erdős–Rényi graph; SNN only)"),
     Option("external", "gaussian", str, "", "'gaussian' drive or 'poisson' unit kicks (SNN)"),
 )
+VARIANCE = Option("variance", "reference", str, "", "synaptic input variance per unit time: "
+                  "'reference' (s^2 Sigma/tau^2), 'colored' (2 s^2 Sigma/tau, the long-time "
+                  "diffusion of the current's spread) or 'shot' (s^2 H/tau + s^2 Sigma dt/tau^2)")
 REFRACTORY = Option("refractory", "code", str, "", "dsODE refractory rule: 'code' (the "
                     "reference code's) or 'clean'")
 
@@ -67,9 +70,7 @@ def run_sde(cfg: RunConfig, opts: dict[str, Any]) -> xr.Dataset:
     Option("finite_size", "off", str, "", "'off' (the deterministic map), 'authors' (the "
            "reference code's noise) or 'multinomial' (integer neurons, binomial transport); "
            "stochastic runs use the config's seed"),
-    Option("variance", "reference", str, "", "synaptic input variance per unit time: "
-           "'reference' (s^2 Sigma/tau^2), 'colored' (2 s^2 Sigma/tau, the long-time diffusion "
-           "of the current's spread) or 'shot' (s^2 H/tau + s^2 Sigma dt/tau^2)"),
+    VARIANCE,
 ), description="dsODE bin-transport reduction, with rates/SSI/beats")
 def run_dsode(cfg: RunConfig, opts: dict[str, Any]) -> xr.Dataset:
     rest = dict(opts)
@@ -96,9 +97,7 @@ def run_bifurcation(cfg: RunConfig, opts: dict[str, Any]) -> xr.Dataset:
            "v_bin, v_bin_min, M)"),
     Option("values", None, list, "", "its values, swept up then back down (default for p_ei: "
            "0.85, 0.86, ..., 1.0)"),
-    T_MAX, DT, REFRACTORY,
-    Option("variance", "reference", str, "", "synaptic input variance: 'reference', "
-           "'colored' or 'shot' (see the dsode model)"),
+    T_MAX, DT, REFRACTORY, VARIANCE,
     Option("t_start", None, float, "ms", "statistics of each point use t > t_start (default "
            "t_max / 5)"),
 ), description="dsODE attractors followed through a parameter, up and down (hysteresis)")
